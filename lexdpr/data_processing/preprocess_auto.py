@@ -1,0 +1,169 @@
+"""Stage 1 — passages: every law and admin-rule JSON under `--src-dir` → two passage JSONL files.
+
+`python -m lexdpr.data_processing.preprocess_auto --src-dir data --out-law … --out-admin … [--glob …]`
+Each file's kind is detected from its content (`법령` → law, `AdmRulService` → admin rule); precedent files
+found on the way are counted and left for the pairs stage. A file that cannot be parsed is reported with
+file, field and reason and skipped; `--strict` turns any skip into a failing exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from lexdpr import storage
+from lexdpr.data_processing.admin_parser import parse_admin_rule
+from lexdpr.data_processing.law_parser import parse_law
+from lexdpr.data_processing.passage import Granularity, Passage, PassageOptions
+from lexdpr.errors import InputError, StorageError
+from lexdpr.progress import track
+from lexdpr.reporting import RunReport
+from lexdpr.stage_cli import add_common_flags, run_main, stderr_console
+
+
+class SourceKind(StrEnum):
+    LAW = "law"
+    ADMIN = "admin"
+    PRECEDENT = "precedent"
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    src_dir: str = "data"
+    out_law: str = "data/processed/law_passages.jsonl"
+    out_admin: str = "data/processed/admin_passages.jsonl"
+    glob: str = "**/*.json"
+    passages: PassageOptions = field(default_factory=PassageOptions)
+    strict: bool = False
+    quiet: bool = False
+
+
+def detect_kind(doc: Any) -> SourceKind | None:
+    """Which law.go.kr document this is, from its top-level keys (QUIRKS.md §2–4)."""
+    if not isinstance(doc, dict):
+        return None
+    if "법령" in doc:
+        return SourceKind.LAW
+    if "AdmRulService" in doc:
+        return SourceKind.ADMIN
+    if "PrecService" in doc or "판례일련번호" in doc or "판례정보일련번호" in doc:
+        return SourceKind.PRECEDENT
+    return None
+
+
+def load_json_document(uri: str, display: str) -> Any:
+    """Parse one JSON file; every way it can be unreadable becomes an `InputError` naming the file."""
+    try:
+        raw = storage.read_bytes(uri)
+    except StorageError as exc:
+        raise InputError(display, str(exc).split(": ", 1)[-1]) from None
+    if not raw.strip():
+        raise InputError(display, "the file is empty")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(display, f"not UTF-8 (invalid byte at offset {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(display, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+
+
+def relative_name(uri: str, root: str) -> str:
+    """The file's path below the source folder: stable output whatever folder the data sits in."""
+    root = root.rstrip("/")
+    return uri[len(root) + 1 :] if uri.startswith(root + "/") else uri
+
+
+def run(config: PreprocessConfig) -> RunReport:
+    report = RunReport(stage="passages")
+    outputs: dict[SourceKind, list[Passage]] = {SourceKind.LAW: [], SourceKind.ADMIN: []}
+    owner_of_parent: dict[tuple[SourceKind, str], str] = {}
+    files = storage.list_files(config.src_dir, config.glob)
+    if not files:
+        raise StorageError(f"{config.src_dir}: no files match {config.glob!r}")
+    for uri in track(files, "parsing laws and admin rules", quiet=config.quiet):
+        name = relative_name(uri, config.src_dir)
+        try:
+            doc = load_json_document(uri, name)
+            kind = detect_kind(doc)
+            if kind is None:
+                raise InputError(name, "not a law.go.kr law, admin rule or precedent (unknown top-level keys)")
+            if kind is SourceKind.PRECEDENT:
+                report.counts["precedent files (read by the pairs stage)"] += 1
+                continue
+            parse = parse_law if kind is SourceKind.LAW else parse_admin_rule
+            passages, dropped = parse(doc, name, config.passages)
+        except InputError as exc:
+            report.skip(exc.file, exc.reason, exc.record, exc.field)
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            report.skip(name, f"unexpected structure ({type(exc).__name__}: {exc})")
+            continue
+        parent = passages[0].parent_id if passages else ""
+        earlier = owner_of_parent.setdefault((kind, parent), name)
+        if earlier != name:
+            report.skip(name, f"{kind.value} {parent} was already read from {earlier}; this copy is ignored")
+            continue
+        outputs[kind].extend(passages)
+        report.counts[f"{kind.value} files"] += 1
+        report.counts[f"{kind.value} passages"] += len(passages)
+        report.counts["deleted articles dropped"] += len(dropped)
+    storage.write_jsonl(config.out_law, (p.to_record() for p in outputs[SourceKind.LAW]))
+    storage.write_jsonl(config.out_admin, (p.to_record() for p in outputs[SourceKind.ADMIN]))
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lexdpr.data_processing.preprocess_auto",
+        description="Raw law.go.kr law / admin-rule JSON → passage JSONL (one passage per article or 항).",
+    )
+    defaults = PreprocessConfig()
+    parser.add_argument("--src-dir", default=defaults.src_dir, help="folder or s3:// prefix with the raw JSON files")
+    parser.add_argument("--out-law", default=defaults.out_law, help="law passages JSONL (path or s3:// URI)")
+    parser.add_argument("--out-admin", default=defaults.out_admin, help="admin-rule passages JSONL")
+    parser.add_argument("--glob", default=defaults.glob, help="which files under --src-dir to read")
+    parser.add_argument(
+        "--granularity",
+        choices=[g.value for g in Granularity],
+        default=defaults.passages.granularity.value,
+        help="one passage per article (long articles still split on 항) or per paragraph (항)",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=defaults.passages.max_tokens,
+        help="articles longer than this (estimated subword tokens) are split on 항 boundaries",
+    )
+    add_common_flags(parser)
+    return parser
+
+
+def _body(args: argparse.Namespace) -> int:
+    config = PreprocessConfig(
+        src_dir=args.src_dir,
+        out_law=args.out_law,
+        out_admin=args.out_admin,
+        glob=args.glob,
+        passages=PassageOptions(granularity=Granularity(args.granularity), max_tokens=args.max_tokens),
+        strict=args.strict,
+        quiet=args.quiet,
+    )
+    report = run(config)
+    report.print(stderr_console(), quiet=config.quiet)
+    report.enforce_strict(config.strict)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_body, build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""JSON Lines records: one UTF-8 object per line, written atomically and deterministically.
+
+Deterministic serialisation (no ASCII escaping, fixed separators, key order as built) makes a re-run over
+the same input byte-identical, which KFP-style caching and our tests rely on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from lexdpr.errors import InputError
+from lexdpr.storage.files import read_text, write_bytes
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+def read_jsonl(uri: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Yield the objects of a JSONL file; a bad line raises an error naming file and line."""
+    text = read_text(uri)
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(str(uri), f"not valid JSON ({exc.msg}, column {exc.colno})", record=f"line {lineno}") from None
+        if not isinstance(obj, dict):
+            raise InputError(str(uri), f"expected a JSON object, got {type(obj).__name__}", record=f"line {lineno}")
+        yield obj
+
+
+def write_jsonl(uri: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> int:
+    """Write records atomically; returns how many were written."""
+    lines = [dumps(r) for r in records]
+    payload = ("\n".join(lines) + "\n") if lines else ""
+    write_bytes(uri, payload.encode("utf-8"))
+    return len(lines)
