@@ -2,16 +2,22 @@
 
 Local writes are atomic (a temporary file in the target folder, then `os.replace`), so a killed run
 never leaves a half-written output behind; S3 puts are atomic by nature.
+
+`list_files` means the same on both: glob patterns as `pathlib` reads them (`*` stays inside one folder,
+`**` spans any number of folders), files only, hidden names (starting with `.`) left out unless the
+pattern asks for them, sorted by name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
+import functools
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from lexdpr.errors import StorageError
 from lexdpr.storage import s3
@@ -69,8 +75,12 @@ def write_text(uri: str | os.PathLike[str], text: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_local_file(path: Path) -> Iterator[object]:
-    """Yield a binary handle to a temp file next to `path`; rename it into place on success."""
+def atomic_local_file(path: Path) -> Iterator[BinaryIO]:
+    """Yield a binary handle to a temp file next to `path`; rename it into place on success.
+
+    On any error the temp file is removed and an existing `path` keeps its old content. The new file gets
+    the permissions an ordinary `open()` would give it (not the 0600 of a temp file).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -78,11 +88,38 @@ def atomic_local_file(path: Path) -> Iterator[object]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fsync_dir(path.parent)
+
+
+@functools.cache
+def _new_file_mode() -> int:
+    """0666 less the process umask (read from /proc where possible: `os.umask` is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable (best effort: not every file system allows fsync on a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def exists(uri: str | os.PathLike[str]) -> bool:
@@ -92,24 +129,102 @@ def exists(uri: str | os.PathLike[str]) -> bool:
 
 
 def list_files(prefix: str | os.PathLike[str], pattern: str = "*") -> list[str]:
-    """Files directly under a folder (or S3 prefix) whose name matches `pattern`, sorted by name."""
+    """Files under a folder (or S3 prefix) matching the glob `pattern`, sorted by name.
+
+    `*`, `?` and `[...]` match within one folder; `**` matches any number of folders (`**/*.json` finds
+    JSON files at every depth). Hidden files and folders are skipped unless the pattern part that meets
+    them starts with `.`, so half-written temp files and `.ipynb_checkpoints` never show up.
+    `s3://bucket/prefix` and `s3://bucket/prefix/` are the same folder.
+    """
+    matcher = _glob_regex(pattern)
     if is_s3(prefix):
         base = str(prefix).rstrip("/") + "/"
-        keys = s3.list_uris(base)
-        return sorted(u for u in keys if "/" not in u[len(base) :] and fnmatch.fnmatch(u[len(base) :], pattern))
+        if base == "s3://":
+            raise StorageError(f"{prefix}: no bucket in the URI (expected s3://bucket/prefix)")
+        literal = _literal_folders(pattern)
+        rest = pattern[len(literal) :]
+        recursive = "/" in rest or "**" in rest
+        uris = s3.list_uris(base + literal, recursive=recursive)
+        return sorted(u for u in uris if not u.endswith("/") and matcher.match(u[len(base) :]))
     folder = Path(prefix)
     if not folder.is_dir():
         raise StorageError(f"{folder}: no such folder")
-    return sorted(str(p) for p in folder.glob(pattern) if p.is_file())
+    out = []
+    walk = (
+        pattern + "/*" if pattern.rstrip("/").endswith("**") else pattern
+    )  # pathlib's "**" yields folders only
+    for path in folder.glob(walk):
+        rel = path.relative_to(folder).as_posix()
+        if matcher.match(rel) and path.is_file():
+            out.append(str(path))
+    return sorted(out)
+
+
+def _literal_folders(pattern: str) -> str:
+    """The leading folders of `pattern` that hold no wildcard (`a/b/` of `a/b/*.json`): a cheaper listing."""
+    literal = ""
+    for part in pattern.split("/")[:-1]:
+        if any(ch in part for ch in "*?[") or part in {"", ".", ".."}:
+            break
+        literal += part + "/"
+    return literal
+
+
+@functools.lru_cache(maxsize=64)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A regex for relative POSIX paths, with pathlib's glob meaning and hidden names excluded."""
+    parts = [p for p in pattern.split("/") if p not in {"", "."}]
+    if not parts:
+        raise StorageError(f"{pattern!r}: empty file pattern")
+    regex = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            # zero or more visible folders (and, as the last part, any visible file below them)
+            regex += r"(?:(?!\.)[^/]*/)*" + (r"(?!\.)[^/]+" if last else "")
+            continue
+        regex += ("" if part.startswith(".") else r"(?!\.)") + _segment_regex(part) + ("" if last else "/")
+    return re.compile(regex + r"\Z")
+
+
+def _segment_regex(part: str) -> str:
+    """fnmatch rules for one path part; no wildcard crosses a `/`."""
+    out = ""
+    i = 0
+    while i < len(part):
+        ch = part[i]
+        i += 1
+        if ch == "*":
+            out += "[^/]*"
+        elif ch == "?":
+            out += "[^/]"
+        elif ch == "[":
+            j = i
+            if j < len(part) and part[j] == "!":
+                j += 1
+            if j < len(part) and part[j] == "]":
+                j += 1  # a "]" first in the set is a literal
+            end = part.find("]", j)
+            if end < 0:
+                out += re.escape(ch)
+                continue
+            body = part[i:end]
+            i = end + 1
+            negate = body.startswith("!")
+            body = "".join(c if c == "-" else re.escape(c) for c in body[1 if negate else 0 :])
+            out += f"[{'^' if negate else ''}{body}]"
+        else:
+            out += re.escape(ch)
+    return out
 
 
 @contextlib.contextmanager
 def local_copy(uri: str | os.PathLike[str]) -> Iterator[Path]:
-    """A local path holding the file at `uri` (downloaded to a temp file for S3)."""
+    """A local path holding the file at `uri` (downloaded to a temp file for S3, deleted afterwards)."""
     if not is_s3(uri):
         yield Path(uri)
         return
     with tempfile.TemporaryDirectory(prefix="lexdpr-") as tmp:
-        path = Path(tmp) / Path(str(uri)).name
-        path.write_bytes(s3.get_bytes(str(uri)))
+        path = Path(tmp) / (str(uri).rstrip("/").rsplit("/", 1)[-1] or "object")
+        s3.download_file(str(uri), path)
         yield path

@@ -2,6 +2,9 @@
 
 Deterministic serialisation (no ASCII escaping, fixed separators, key order as built) makes a re-run over
 the same input byte-identical, which KFP-style caching and our tests rely on.
+
+Lines end at `\n` only (a trailing `\r` is tolerated): with `ensure_ascii=False` a string may hold
+U+2028, U+2029 or U+0085 unescaped, which `str.splitlines()` would wrongly treat as line ends.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ def dumps(record: dict[str, Any]) -> str:
 def read_jsonl(uri: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Yield the objects of a JSONL file; a bad line raises an error naming file and line."""
     text = read_text(uri)
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(str(uri), f"not valid JSON ({exc.msg}, column {exc.colno})", record=f"line {lineno}") from None
+            reason = f"not valid JSON ({exc.msg}, column {exc.colno})"
+            raise InputError(str(uri), reason, record=f"line {lineno}") from None
         if not isinstance(obj, dict):
-            raise InputError(str(uri), f"expected a JSON object, got {type(obj).__name__}", record=f"line {lineno}")
+            reason = f"expected a JSON object, got {type(obj).__name__}"
+            raise InputError(str(uri), reason, record=f"line {lineno}")
         yield obj
 
 

@@ -1,0 +1,47 @@
+"""Hard negatives: passages BM25 ranks high for a query that are not its answer.
+
+For each query the candidate corpus is ranked with BM25 over Kiwi morphemes; every passage related to a
+positive of the same precedent (the positive, its parts and parent article, identical text under another
+id — see `ArticleIndex.related_ids`) is removed; of what is left, the first `skip_top` are passed over and
+the next `per_query` taken. Skipping the very top matters: precedents cite only some of the articles that
+answer an issue, so the highest-ranked non-cited article is often a true but unlabelled positive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lexdpr.data_processing.article_index import ArticleIndex
+from lexdpr.retrieval.bm25_index import BM25Index
+
+
+@dataclass(frozen=True)
+class HardNegativeOptions:
+    per_query: int = 32
+    skip_top: int = 3
+    depth: int = 200
+
+
+@dataclass(frozen=True)
+class MiningRequest:
+    """One query to mine for: its BM25 tokens and the positives of its whole precedent (to exclude)."""
+
+    tokens: tuple[str, ...]
+    excluded_positives: tuple[str, ...]
+
+
+def mine(
+    requests: Sequence[MiningRequest], index: BM25Index, articles: ArticleIndex, options: HardNegativeOptions
+) -> list[list[str]]:
+    """Hard negative ids per request, best BM25 rank first; deterministic (ties broken by id)."""
+    if options.per_query <= 0 or not requests:
+        return [[] for _ in requests]
+    depth = min(len(index), options.depth + options.skip_top + options.per_query)
+    rankings = index.search_tokens([list(r.tokens) for r in requests], depth)
+    out: list[list[str]] = []
+    for request, ranking in zip(requests, rankings, strict=True):
+        related = articles.related_ids(request.excluded_positives)
+        eligible = [pid for pid, score in ranking if score > 0 and pid not in related]
+        out.append(eligible[options.skip_top : options.skip_top + options.per_query])
+    return out

@@ -1,0 +1,92 @@
+"""`lex-dpr eval`: retrieval metrics of BM25 or a trained model on eval pairs over a corpus.
+
+Metrics go to stdout one per line as `eval/ndcg_at_10=0.5123` (the form Katib's metrics collector and
+shell scripts read), a table to stderr, and with `--out` a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+
+from rich.table import Table
+
+from lexdpr import storage
+from lexdpr.errors import ConfigError, InputError
+from lexdpr.evaluation.metrics import DEFAULT_K_VALUES
+from lexdpr.stage_cli import run_main, stderr_console
+
+
+def parse_k_values(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise ConfigError(f"--k must be comma-separated positive integers, got {text!r}") from None
+    if not values or values[0] < 1:
+        raise ConfigError(f"--k must be comma-separated positive integers, got {text!r}")
+    return values
+
+
+def format_metric_lines(metrics: Mapping[str, float | str]) -> str:
+    """`name=value` lines, floats with 4 decimals; the line format of DESIGN §4 for log scrapers."""
+    return "\n".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+
+
+def _check_pairs(pairs: list[dict], path: str) -> None:
+    for lineno, pair in enumerate(pairs, start=1):
+        for name, kind in (("query_id", str), ("query_text", str), ("positive_passages", list)):
+            if not isinstance(pair.get(name), kind):
+                raise InputError(path, f"missing or not a {kind.__name__}", record=f"line {lineno}", field=name)
+
+
+def _body(args: argparse.Namespace) -> int:
+    if args.bm25 == bool(args.model):
+        raise ConfigError("give exactly one of --bm25 or --model")
+    k_values = parse_k_values(args.k)
+    pairs = list(storage.read_jsonl(args.pairs))
+    _check_pairs(pairs, args.pairs)
+    if not pairs:
+        raise InputError(args.pairs, "no pairs to evaluate")
+    if args.bm25:
+        from lexdpr.evaluation.bm25_eval import evaluate_bm25
+
+        corpus = list(storage.read_jsonl(args.corpus))
+        metrics = evaluate_bm25(pairs, corpus, k_values)
+    else:
+        from lexdpr.training.evaluate import evaluate_model_cli
+
+        metrics = evaluate_model_cli(args.model, args.pairs, args.corpus, k_values, args.batch_size)
+    print(format_metric_lines(metrics), flush=True)
+    if args.out:
+        storage.write_text(args.out, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
+    if not args.quiet:
+        table = Table(title=f"{'BM25' if args.bm25 else args.model} on {args.pairs}")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in metrics.items():
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        stderr_console().print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lex-dpr eval", description=__doc__.splitlines()[0])
+    parser.add_argument("--bm25", action="store_true", help="evaluate the BM25 baseline (Kiwi morphemes)")
+    parser.add_argument("--model", help="a trained model: a run's out_dir, a checkpoint folder or an exported model")
+    parser.add_argument("--pairs", default="data/processed/pairs_test.jsonl", help="eval pairs JSONL")
+    parser.add_argument("--corpus", default="data/processed/merged_corpus.jsonl", help="merged corpus JSONL")
+    parser.add_argument("--k", default=",".join(map(str, DEFAULT_K_VALUES)), help="cutoffs, e.g. 1,3,5,10")
+    parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size (--model)")
+    parser.add_argument("--out", help="also write the metrics as JSON here (path or s3:// URI)")
+    parser.add_argument("--quiet", action="store_true", help="only the metric lines")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_body, build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

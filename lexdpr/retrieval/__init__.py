@@ -1,0 +1,1 @@
+"""Lexical retrieval: Korean morpheme tokenization and a BM25 index (hard negatives, baselines)."""
