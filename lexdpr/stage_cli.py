@@ -13,15 +13,19 @@ from lexdpr.errors import LexDprError
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def add_common_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="fail (exit 1) if any input was skipped")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or summary table (for pipelines)")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars or summary table (for pipelines)"
+    )
 
 
-def run_main(body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+def run_main(
+    body: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> int:
     """Parse `argv`, run `body`; a `LexDprError` becomes a red message and its exit code."""
     args = parser.parse_args(argv)
     try:

@@ -14,12 +14,19 @@ from typing import Any
 
 from lexdpr.data_processing import passage_ids as ids
 from lexdpr.data_processing.passage import Granularity, Passage, PassageOptions, estimate_tokens
-from lexdpr.data_processing.raw_values import as_list, as_text, clean_line, flatten_lines, strip_amendment_notes
+from lexdpr.data_processing.raw_values import (
+    as_text,
+    clean_line,
+    flatten_lines,
+    strip_amendment_notes,
+)
 from lexdpr.errors import InputError
 
-_HEAD = re.compile(r"(?:^|(?<=\s))제(?P<n>\d+)(?:-(?P<sub>\d+))?조(?:의(?P<branch>\d+))?\s*\(")
+_HEAD = re.compile(r"(?:^|(?<=\s))제(?P<n>\d+)(?:-(?P<sub>\d+))?조(?:의(?P<branch>\d+))?(?=\s*\(|\s*삭제)")
 _CHAPTER = re.compile(r"^제\s*\d+(?:-\d+)?\s*(?:편|장|절|관)\b")
 _TRAILING_CHAPTER = re.compile(r"\s+(제\s*\d+(?:-\d+)?\s*(?:편|장|절|관)(?:\s+[^\s.<>]+){0,10})\s*$")
+# "법 제2조(정의)에 따른", "영 제7조(…)", "「상법」 제522조(…)": a head right after a law's name is a reference.
+_REFERENCE_BEFORE = re.compile(r"(?:법|영|령|규칙|규정|세칙|」|』|같은 법|동법)\s*$")
 _DELETED = re.compile(r"^제[\d-]+조(?:의\d+)?\s*(?:\([^)]*\))?\s*삭제\b")
 _PARAGRAPH_SPLIT = re.compile(r"(?:^|\s)(?=[①-⑳㉑-㉟㊱-㊿])")
 _DIGITS = re.compile(r"^\d+$")
@@ -33,7 +40,9 @@ class _Article:
     chapter: str
 
 
-def parse_admin_rule(doc: dict[str, Any], source: str, options: PassageOptions) -> tuple[list[Passage], list[str]]:
+def parse_admin_rule(
+    doc: dict[str, Any], source: str, options: PassageOptions
+) -> tuple[list[Passage], list[str]]:
     """Passages of one admin rule, plus notes on articles dropped on purpose (deleted ones)."""
     service = doc.get("AdmRulService")
     if not isinstance(service, dict):
@@ -43,7 +52,9 @@ def parse_admin_rule(doc: dict[str, Any], source: str, options: PassageOptions) 
         raise InputError(source, "missing or not an object", field="AdmRulService.행정규칙기본정보")
     rule_id = as_text(basic.get("행정규칙ID"))
     if not _DIGITS.match(rule_id):
-        raise InputError(source, f"행정규칙ID must be digits, got {rule_id!r}", field="행정규칙기본정보.행정규칙ID")
+        raise InputError(
+            source, f"행정규칙ID must be digits, got {rule_id!r}", field="행정규칙기본정보.행정규칙ID"
+        )
     name = clean_line(as_text(basic.get("행정규칙명")))
     if not name:
         raise InputError(source, "missing", field="행정규칙기본정보.행정규칙명")
@@ -89,11 +100,14 @@ def parse_admin_rule(doc: dict[str, Any], source: str, options: PassageOptions) 
 def _split_articles(chunks: list[str]) -> list[_Article]:
     """Cut the rule's text into articles at forward-moving heads; chapter headings become context."""
     text = "\n".join(chunks)
-    heads = []
+    heads: list[tuple[re.Match[str], tuple[int, int, int]]] = []
     last_key = (0, 0, 0)
     for match in _HEAD.finditer(text):
         key = (int(match["n"]), int(match["sub"] or 0), int(match["branch"] or 0))
-        if key > last_key:
+        dashed = match["sub"] is not None
+        if heads and dashed != (heads[0][0]["sub"] is not None):
+            continue  # a rule numbered 제1-1조 never switches to 제2조: that is a reference to a law's article
+        if key > last_key and not _REFERENCE_BEFORE.search(text, 0, match.start()):
             heads.append((match, key))
             last_key = key
     articles: list[_Article] = []
@@ -131,7 +145,9 @@ def _title(text: str) -> str:
     return match.group(1).strip() if match else ""
 
 
-def _paragraph_units(article_id: str, text: str, options: PassageOptions) -> list[tuple[str, str, int | None]]:
+def _paragraph_units(
+    article_id: str, text: str, options: PassageOptions
+) -> list[tuple[str, str, int | None]]:
     """The article as one unit, or one unit per ① ② … when the options ask for it (see PassageOptions).
 
     Only markers that continue the sequence (① then ② …) start a paragraph: a quoted form or a sub-list
@@ -158,5 +174,6 @@ def _paragraph_units(article_id: str, text: str, options: PassageOptions) -> lis
     if not split:
         return [(article_id, text, None)]
     return [
-        (ids.paragraph_id(article_id, number), f"{head}\n{body}".strip(), number) for number, body in paragraphs
+        (ids.paragraph_id(article_id, number), f"{head}\n{body}".strip(), number)
+        for number, body in paragraphs
     ]

@@ -39,6 +39,12 @@ class ArticleIndex:
             index.ids_by_text.setdefault(text_key(_body(p)), []).append(p["id"])
         return index
 
+    def ids_of_parent(self, parent_id: str) -> list[str]:
+        """Every passage id of one law or admin rule, in corpus order."""
+        return [
+            p["id"] for (parent, _), group in self.by_article.items() if parent == parent_id for p in group
+        ]
+
     def passages_for(
         self,
         parent_id: str,

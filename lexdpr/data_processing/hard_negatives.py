@@ -5,10 +5,15 @@ positive of the same precedent (the positive, its parts and parent article, iden
 id — see `ArticleIndex.related_ids`) is removed; of what is left, the first `skip_top` are passed over and
 the next `per_query` taken. Skipping the very top matters: precedents cite only some of the articles that
 answer an issue, so the highest-ranked non-cited article is often a true but unlabelled positive.
+
+A short query can match fewer passages than it needs; the rest is filled with other articles of the
+positives' own laws (same vocabulary and subject, still not the answer), in a fixed pseudo-random order, so
+every query gets exactly `per_query` negatives.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,5 +48,20 @@ def mine(
     for request, ranking in zip(requests, rankings, strict=True):
         related = articles.related_ids(request.excluded_positives)
         eligible = [pid for pid, score in ranking if score > 0 and pid not in related]
-        out.append(eligible[options.skip_top : options.skip_top + options.per_query])
+        chosen = eligible[options.skip_top : options.skip_top + options.per_query]
+        if len(chosen) < options.per_query:
+            chosen += _same_law_fill(
+                request, related | set(chosen), articles, options.per_query - len(chosen)
+            )
+        out.append(chosen)
     return out
+
+
+def _same_law_fill(request: MiningRequest, taken: set[str], articles: ArticleIndex, count: int) -> list[str]:
+    parents = dict.fromkeys(
+        articles.by_id[p]["parent_id"] for p in request.excluded_positives if p in articles.by_id
+    )
+    pool = [pid for parent in parents for pid in articles.ids_of_parent(parent) if pid not in taken]
+    seed = " ".join(request.tokens)
+    pool.sort(key=lambda pid: hashlib.sha1(f"{seed}|{pid}".encode()).digest())
+    return pool[:count]

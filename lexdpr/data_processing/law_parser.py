@@ -70,7 +70,11 @@ def parse_law(doc: dict[str, Any], source: str, options: PassageOptions) -> tupl
             raise InputError(source, str(exc), record=where, field="조문내용") from None
         if as_text(unit.get("조문여부")) == "전문":
             headings = [x for x in lines if x]
-            if not seen_article and as_text(unit.get("조문번호")) in {"0", ""} and not _is_heading_block(headings):
+            if (
+                not seen_article
+                and as_text(unit.get("조문번호")) in {"0", ""}
+                and not _is_heading_block(headings)
+            ):
                 preamble.extend(headings)  # 대한민국헌법's 前文: real text, not a heading
             elif headings and headings != [ids.PREAMBLE_LABEL]:
                 chapter = _update_chapter(chapter, headings)
@@ -83,7 +87,9 @@ def parse_law(doc: dict[str, Any], source: str, options: PassageOptions) -> tupl
         passages.extend(passage_list)
     if preamble:
         article_id = ids.law_article_id(info.law_id, ids.PREAMBLE_LABEL)
-        passages.insert(0, _passage(info, source, article_id, article_id, ids.PREAMBLE_LABEL, "\n".join(preamble)))
+        passages.insert(
+            0, _passage(info, source, article_id, article_id, ids.PREAMBLE_LABEL, "\n".join(preamble))
+        )
     return passages, dropped
 
 
@@ -130,7 +136,9 @@ def _article_label(unit: dict[str, Any], source: str, where: str) -> str:
     if not _DIGITS.match(number):
         raise InputError(source, f"조문번호 must be digits, got {number!r}", record=where, field="조문번호")
     if branch and not _DIGITS.match(branch):
-        raise InputError(source, f"조문가지번호 must be digits, got {branch!r}", record=where, field="조문가지번호")
+        raise InputError(
+            source, f"조문가지번호 must be digits, got {branch!r}", record=where, field="조문가지번호"
+        )
     return ids.article_label(int(number), int(branch) if branch and int(branch) > 0 else None)
 
 
@@ -166,7 +174,9 @@ def _article_passages(
         passages.append(make(ids.paragraph_id(article_id, p.number), body, p.number))
     if unnumbered:
         last = passages[-1]
-        passages[-1] = make(last.id, f"{last.text.removeprefix(info.name + ' ')}\n{unnumbered}", last.paragraph)
+        passages[-1] = make(
+            last.id, f"{last.text.removeprefix(info.name + ' ')}\n{unnumbered}", last.paragraph
+        )
     return passages
 
 

@@ -23,8 +23,8 @@ from lexdpr import storage
 from lexdpr.data_processing.article_index import ArticleIndex
 from lexdpr.data_processing.hard_negatives import HardNegativeOptions, MiningRequest, mine
 from lexdpr.data_processing.law_names import LawNameIndex
-from lexdpr.data_processing.preprocess_auto import SourceKind, detect_kind, load_json_document, relative_name
 from lexdpr.data_processing.precedents import parse_precedent
+from lexdpr.data_processing.preprocess_auto import SourceKind, detect_kind, load_json_document, relative_name
 from lexdpr.data_processing.queries import CitationTarget, PrecedentQueries, QueryDraft, build_queries
 from lexdpr.data_processing.splits import Split, SplitRatios, split_of
 from lexdpr.errors import InputError, StorageError
@@ -34,7 +34,11 @@ from lexdpr.retrieval.bm25_index import BM25Index
 from lexdpr.retrieval.korean_tokenizer import KoreanTokenizer
 from lexdpr.stage_cli import add_common_flags, run_main, stderr_console
 
-SPLIT_FILES = {Split.TRAIN: "pairs_train.jsonl", Split.VALID: "pairs_train_valid.jsonl", Split.TEST: "pairs_test.jsonl"}
+SPLIT_FILES = {
+    Split.TRAIN: "pairs_train.jsonl",
+    Split.VALID: "pairs_train_valid.jsonl",
+    Split.TEST: "pairs_test.jsonl",
+}
 FALLBACK_FILE = "prec_fallback_passages.jsonl"
 _CHUNK = 64
 
@@ -65,7 +69,9 @@ class PairsConfig:
 def run(config: PairsConfig) -> RunReport:
     report = RunReport(stage="pairs")
     law_passages = list(storage.read_jsonl(config.law))
-    admin_passages = list(storage.read_jsonl(config.admin)) if config.admin and config.use_admin_for_prec else []
+    admin_passages = (
+        list(storage.read_jsonl(config.admin)) if config.admin and config.use_admin_for_prec else []
+    )
     if not law_passages:
         raise InputError(config.law, "no passages; run the passages stage first")
     targets = [_target(law_passages)] + ([_target(admin_passages)] if admin_passages else [])
@@ -93,7 +99,9 @@ def run(config: PairsConfig) -> RunReport:
     _check_unique_serials(results, report)
 
     candidates = law_passages + admin_passages
-    drafts = [(q.text, tuple(p for other in r.queries for p in other.positives)) for r in results for q in r.queries]
+    drafts = [
+        (q.text, tuple(p for other in r.queries for p in other.positives)) for r in results for q in r.queries
+    ]
     negatives = _mine_all(drafts, candidates, config)
     records: dict[Split, list[dict[str, Any]]] = {s: [] for s in Split}
     position = 0
@@ -107,9 +115,13 @@ def run(config: PairsConfig) -> RunReport:
                 continue
             records[split].append(_pair_record(query, hard, split))
     for split, rows in records.items():
-        report.counts[f"pairs in {SPLIT_FILES[split]}"] = storage.write_jsonl(config.output_path(SPLIT_FILES[split]), rows)
+        report.counts[f"pairs in {SPLIT_FILES[split]}"] = storage.write_jsonl(
+            config.output_path(SPLIT_FILES[split]), rows
+        )
     fallbacks = [p.to_record() for r in results for p in r.fallbacks]
-    report.counts["precedent fallback passages"] = storage.write_jsonl(config.output_path(FALLBACK_FILE), fallbacks)
+    report.counts["precedent fallback passages"] = storage.write_jsonl(
+        config.output_path(FALLBACK_FILE), fallbacks
+    )
     report.counts["precedent files read"] = len(results)
     return report
 
@@ -159,7 +171,9 @@ def _mine_all(
     size = max(16, len(requests) // (config.max_workers * 4) + 1)
     chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
     state = (index, articles, config.hard_negatives)
-    mined = _parallel_map(_mine_worker, chunks, state, config.max_workers, config.quiet, "mining hard negatives")
+    mined = _parallel_map(
+        _mine_worker, chunks, state, config.max_workers, config.quiet, "mining hard negatives"
+    )
     return [negs for chunk in mined for negs in chunk]
 
 
@@ -205,7 +219,9 @@ def _parallel_map(
     # threads at this point: Kiwi analyses on the calling thread (num_workers=1) and no progress bar is live.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=state) as pool:
-        results: Iterable[R] = pool.map(fn, items, chunksize=max(1, min(_CHUNK, len(items) // (workers * 4) or 1)))
+        results: Iterable[R] = pool.map(
+            fn, items, chunksize=max(1, min(_CHUNK, len(items) // (workers * 4) or 1))
+        )
         return list(track(results, label, total=len(items), quiet=quiet))
 
 
@@ -216,26 +232,49 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d = PairsConfig()
     parser.add_argument("--law", default=d.law, help="law passages JSONL (from the passages stage)")
-    parser.add_argument("--admin", default=d.admin, help="admin-rule passages JSONL (used with --use-admin-for-prec)")
-    parser.add_argument("--prec-json-dir", default=d.prec_json_dir, help="folder or s3:// prefix of precedent JSON")
-    parser.add_argument("--out", default=d.out, help="pairs_train.jsonl; the other outputs are written next to it")
+    parser.add_argument(
+        "--admin", default=d.admin, help="admin-rule passages JSONL (used with --use-admin-for-prec)"
+    )
+    parser.add_argument(
+        "--prec-json-dir", default=d.prec_json_dir, help="folder or s3:// prefix of precedent JSON"
+    )
+    parser.add_argument(
+        "--out", default=d.out, help="pairs_train.jsonl; the other outputs are written next to it"
+    )
     parser.add_argument("--glob", default=d.glob, help="which files under --prec-json-dir to read")
     parser.add_argument(
-        "--use-admin-for-prec", action="store_true", help="admin-rule passages may be positives and hard negatives"
+        "--use-admin-for-prec",
+        action="store_true",
+        help="admin-rule passages may be positives and hard negatives",
     )
-    parser.add_argument("--hn_per_q", "--hn-per-q", type=int, default=d.hard_negatives.per_query, help="hard negatives per query")
     parser.add_argument(
-        "--hn-skip-top", type=int, default=d.hard_negatives.skip_top, help="BM25 results passed over before taking negatives"
+        "--hn_per_q",
+        "--hn-per-q",
+        type=int,
+        default=d.hard_negatives.per_query,
+        help="hard negatives per query",
     )
-    parser.add_argument("--hn-depth", type=int, default=d.hard_negatives.depth, help="how deep the BM25 ranking is read")
+    parser.add_argument(
+        "--hn-skip-top",
+        type=int,
+        default=d.hard_negatives.skip_top,
+        help="BM25 results passed over before taking negatives",
+    )
+    parser.add_argument(
+        "--hn-depth", type=int, default=d.hard_negatives.depth, help="how deep the BM25 ranking is read"
+    )
     parser.add_argument(
         "--max-positives-per-prec",
         type=int,
         default=d.max_positives_per_prec,
         help="at most this many positive passages per query (one query per precedent issue)",
     )
-    parser.add_argument("--test-ratio", type=float, default=d.split.test, help="share of precedents in the test split")
-    parser.add_argument("--valid-ratio", type=float, default=d.split.valid, help="share of precedents in the valid split")
+    parser.add_argument(
+        "--test-ratio", type=float, default=d.split.test, help="share of precedents in the test split"
+    )
+    parser.add_argument(
+        "--valid-ratio", type=float, default=d.split.valid, help="share of precedents in the valid split"
+    )
     parser.add_argument("--max-workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     add_common_flags(parser)
     return parser
@@ -244,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _body(args: argparse.Namespace) -> int:
     for flag in ("hn_per_q", "hn_skip_top", "hn_depth", "max_workers", "max_positives_per_prec"):
         if getattr(args, flag) < (1 if flag in {"max_workers", "max_positives_per_prec", "hn_depth"} else 0):
-            raise InputError("command line", f"--{flag.replace('_', '-')} is out of range: {getattr(args, flag)}")
+            raise InputError(
+                "command line", f"--{flag.replace('_', '-')} is out of range: {getattr(args, flag)}"
+            )
     try:
         ratios = SplitRatios(test=args.test_ratio, valid=args.valid_ratio)
     except ValueError as exc:
@@ -257,7 +298,9 @@ def _body(args: argparse.Namespace) -> int:
         glob=args.glob,
         use_admin_for_prec=args.use_admin_for_prec,
         max_positives_per_prec=args.max_positives_per_prec,
-        hard_negatives=HardNegativeOptions(per_query=args.hn_per_q, skip_top=args.hn_skip_top, depth=args.hn_depth),
+        hard_negatives=HardNegativeOptions(
+            per_query=args.hn_per_q, skip_top=args.hn_skip_top, depth=args.hn_depth
+        ),
         split=ratios,
         max_workers=args.max_workers,
         strict=args.strict,

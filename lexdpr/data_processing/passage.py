@@ -50,12 +50,12 @@ class Passage:
 def estimate_tokens(text: str) -> int:
     """Subword tokens of `text` for an XLM-R style tokenizer, estimated without loading one.
 
-    Measured on the law.go.kr laws with the multilingual-e5-small tokenizer: about 0.62 tokens per
-    non-space character for Korean statute text (Hangul syllables often merge into 2-syllable pieces,
-    numbers and punctuation are single pieces). Rounded up so the estimate errs on the long side.
+    Measured on 2,000 random passages of the law.go.kr laws and admin rules with the multilingual-e5-small
+    (XLM-R) tokenizer: 0.74 tokens per non-space character on average, 0.82 at the 90th percentile.
+    0.8 is used, so the estimate errs on the long side for most passages.
     """
     chars = sum(1 for c in text if not c.isspace())
     return int(chars * TOKENS_PER_CHAR) + 1
 
 
-TOKENS_PER_CHAR = 0.62
+TOKENS_PER_CHAR = 0.8

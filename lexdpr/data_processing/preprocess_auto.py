@@ -71,7 +71,9 @@ def load_json_document(uri: str, display: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(display, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        raise InputError(
+            display, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
 
 
 def relative_name(uri: str, root: str) -> str:
@@ -93,7 +95,9 @@ def run(config: PreprocessConfig) -> RunReport:
             doc = load_json_document(uri, name)
             kind = detect_kind(doc)
             if kind is None:
-                raise InputError(name, "not a law.go.kr law, admin rule or precedent (unknown top-level keys)")
+                raise InputError(
+                    name, "not a law.go.kr law, admin rule or precedent (unknown top-level keys)"
+                )
             if kind is SourceKind.PRECEDENT:
                 report.counts["precedent files (read by the pairs stage)"] += 1
                 continue
@@ -125,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Raw law.go.kr law / admin-rule JSON → passage JSONL (one passage per article or 항).",
     )
     defaults = PreprocessConfig()
-    parser.add_argument("--src-dir", default=defaults.src_dir, help="folder or s3:// prefix with the raw JSON files")
+    parser.add_argument(
+        "--src-dir", default=defaults.src_dir, help="folder or s3:// prefix with the raw JSON files"
+    )
     parser.add_argument("--out-law", default=defaults.out_law, help="law passages JSONL (path or s3:// URI)")
     parser.add_argument("--out-admin", default=defaults.out_admin, help="admin-rule passages JSONL")
     parser.add_argument("--glob", default=defaults.glob, help="which files under --src-dir to read")

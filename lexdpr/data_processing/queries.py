@@ -75,7 +75,9 @@ def build_queries(
             continue
         citations = _citations_for(issue, by_issue)
         positives, positive_type = _resolve_all(citations, targets, out.counts)
-        summary = clean_line(summaries.get(issue, "") or (summaries.get(None, "") if len(issues) == 1 else ""))
+        summary = clean_line(
+            summaries.get(issue, "") or (summaries.get(None, "") if len(issues) == 1 else "")
+        )
         query_id = f"Q_{precedent.serial}" + (f"_{issue}" if issue is not None else "")
         if not positives:
             if not summary:
@@ -127,7 +129,9 @@ def _resolve_all(
     return positives, (kinds[0] if kinds else "")
 
 
-def _resolve(citation: Citation, targets: list[CitationTarget], counts: Counter[str]) -> tuple[list[str], str]:
+def _resolve(
+    citation: Citation, targets: list[CitationTarget], counts: Counter[str]
+) -> tuple[list[str], str]:
     """Passage ids for one citation, counting the outcome; [] with a reason when it cannot resolve."""
     for position, target in enumerate(targets):
         source_id = target.names.resolve(citation.law_name)
@@ -189,4 +193,3 @@ def _fallback_passage(precedent: Precedent, issue: int | None, summary: str) -> 
         effective_date=precedent.decided,
         source=precedent.source,
     )
-

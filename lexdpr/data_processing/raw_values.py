@@ -15,7 +15,9 @@ _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # Amendment history written inline: <개정 2014.5.20>, <신설 2020. 6. 9.>, <개정 2014.5.20, 2020.6.9>, …
 _AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|제목개정|타법개정|본조신설|삭제|이동)[^<>]*>")
 # Bracketed notes: [본조신설 2012.6.1], [전문개정 2011.3.7], [종전 제10조는 제12조로 이동 <…>], [시행일: …] …
-_BRACKET_NOTE = re.compile(r"\s*\[(?:본조신설|전문개정|제목개정|본조제목개정|종전|시행일|제\d+조에서 이동|법률 제)[^\[\]]*\]")
+_BRACKET_NOTE = re.compile(
+    r"\s*\[(?:본조신설|전문개정|제목개정|본조제목개정|종전|시행일|제\d+조에서 이동|법률 제)[^\[\]]*\]"
+)
 _CIRCLED_NO_SPACE = re.compile(r"^([①-⑳㉑-㉟㊱-㊿])(?=\S)")
 _MIDDLE_DOTS = str.maketrans({"·": "ㆍ", "・": "ㆍ", "‧": "ㆍ", "∙": "ㆍ"})
 

@@ -38,7 +38,9 @@ def _check_pairs(pairs: list[dict], path: str) -> None:
     for lineno, pair in enumerate(pairs, start=1):
         for name, kind in (("query_id", str), ("query_text", str), ("positive_passages", list)):
             if not isinstance(pair.get(name), kind):
-                raise InputError(path, f"missing or not a {kind.__name__}", record=f"line {lineno}", field=name)
+                raise InputError(
+                    path, f"missing or not a {kind.__name__}", record=f"line {lineno}", field=name
+                )
 
 
 def _body(args: argparse.Namespace) -> int:
@@ -74,7 +76,9 @@ def _body(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lex-dpr eval", description=__doc__.splitlines()[0])
     parser.add_argument("--bm25", action="store_true", help="evaluate the BM25 baseline (Kiwi morphemes)")
-    parser.add_argument("--model", help="a trained model: a run's out_dir, a checkpoint folder or an exported model")
+    parser.add_argument(
+        "--model", help="a trained model: a run's out_dir, a checkpoint folder or an exported model"
+    )
     parser.add_argument("--pairs", default="data/processed/pairs_test.jsonl", help="eval pairs JSONL")
     parser.add_argument("--corpus", default="data/processed/merged_corpus.jsonl", help="merged corpus JSONL")
     parser.add_argument("--k", default=",".join(map(str, DEFAULT_K_VALUES)), help="cutoffs, e.g. 1,3,5,10")

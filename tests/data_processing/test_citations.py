@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - the tables hold real 참조조문 strings verbatim; breaking them would hide what was tested
 """The 참조조문 grammar on real strings from ../shared/data/lawgo/precedents, plus split_issues.
 
 REAL_CASES are copied verbatim from the precedent files named by their id (판례일련번호); each expected parse
