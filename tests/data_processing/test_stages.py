@@ -254,3 +254,19 @@ def test_stages_read_and_write_s3(s3_bucket: str, sample_dir: Path, sample_out: 
     run_all(f"{s3_bucket}/raw", f"{s3_bucket}/out")
     for name in OUTPUTS:
         assert storage.read_bytes(f"{s3_bucket}/out/{name}") == (sample_out / name).read_bytes(), name
+
+
+def test_use_admin_for_prec_makes_admin_passages_candidates(
+    sample_out: Path, sample_dir: Path, tmp_path: Path
+) -> None:
+    def negatives(out: Path) -> set[str]:
+        return {
+            n
+            for name in ("pairs_train", "pairs_train_valid", "pairs_test")
+            for p in read(out / f"{name}.jsonl")
+            for n in p["hard_negatives"]
+        }
+
+    assert not any(n.startswith("ADM_") for n in negatives(sample_out))
+    run_all(sample_dir, tmp_path, extra=("--use-admin-for-prec",))
+    assert any(n.startswith("ADM_") for n in negatives(tmp_path))
