@@ -17,15 +17,18 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-# Ceph RGW (a real S3 server for the S3 tests); skipped with a message when not root.
+# Ceph RGW (a real S3 server), PostgreSQL (multi-machine sweep storage) and helm (chart tests);
+# each script skips with a message when not root or when the binaries are already there.
 setup-services:
 	bash scripts/install-ceph.sh
+	bash scripts/install-postgres.sh
+	bash scripts/install-helm.sh
 
-# As root, setup installs Ceph, so a missing S3 server must fail the S3 tests rather than skip them.
+# As root, setup installs Ceph and PostgreSQL, so a missing server must fail its tests rather than skip them.
 REQUIRE_S3 := $(shell [ "$$(id -u)" = 0 ] && echo 1 || echo 0)
 
 test: setup
-	LEXDPR_REQUIRE_S3=$(REQUIRE_S3) $(BIN)/pytest -q
+	LEXDPR_REQUIRE_S3=$(REQUIRE_S3) LEXDPR_REQUIRE_POSTGRES=$(REQUIRE_S3) $(BIN)/pytest -q
 
 test-slow: setup
 	$(BIN)/pytest -q -m slow

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from lexdpr.errors import LexDprError
 from lexdpr.stage_cli import stderr_console
+from lexdpr.sweep.preset import DEFAULT_OUTPUT
+from lexdpr.sweep.storage import STORAGE_ENV
 
 app = typer.Typer(
     name="lex-dpr",
@@ -61,6 +65,394 @@ def evaluate(ctx: typer.Context) -> None:
     from lexdpr.evaluation import eval_cli
 
     raise typer.Exit(eval_cli.main(list(ctx.args)))
+
+
+@app.command("train")
+def train(
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="dotted config keys, e.g. trainer.lr=3e-5 data.batch_size=64")
+    ] = None,
+    config: Annotated[
+        str | None, typer.Option("--config", "-c", help="YAML config (e.g. configs/base.yaml)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Train (or resume, when out_dir holds checkpoints) a LoRA bi-encoder on query–passage pairs."""
+    from lexdpr.training.config import load_config
+    from lexdpr.training.trainer import train as run_training
+
+    result = run_training(load_config(config, list(overrides or [])), quiet=quiet)
+    typer.echo(f"run folder: {result.run_folder}", err=True)
+
+
+@app.command("export")
+def export(
+    model: str = typer.Option(..., "--model", help="training out_dir or checkpoint folder"),
+    out: str = typer.Option(
+        ..., "--out", help="folder for the merged model (loads in sentence-transformers)"
+    ),
+) -> None:
+    """Merge the LoRA adapter into the base model and write a plain sentence-transformers folder."""
+    from lexdpr.training.export import export_merged
+
+    typer.echo(str(export_merged(model, out)))
+
+
+@app.command("encode")
+def encode(
+    model: str = typer.Option(..., "--model", help="a trained or exported model, or a base-model alias"),
+    input_path: str = typer.Option(
+        ..., "--input", help="JSONL of passages (id, text) or queries (query_id, query_text)"
+    ),
+    output: str = typer.Option(
+        ..., "--output", help="embeddings file stem: writes STEM.npy and STEM.ids.json"
+    ),
+    kind: str = typer.Option(
+        "auto", "--kind", help="auto | query | passage (prefixes and max length differ)"
+    ),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Embed queries or passages with a model, for putting it into a RAG system."""
+    from lexdpr.training.encode import encode_texts
+
+    if kind not in {"auto", "query", "passage"}:
+        raise LexDprError(f"--kind must be auto, query or passage, got {kind!r}")
+    result = encode_texts(model, input_path, output, kind, quiet=quiet)  # type: ignore[arg-type]
+    typer.echo(
+        f"{result.count} {result.kind} embeddings of dimension {result.dimension}: {result.embeddings}"
+    )
+
+
+# --- sweeps -------------------------------------------------------------------------------------------------
+sweep_app = typer.Typer(
+    help="Hyperparameter sweeps that run offline (optuna; SQLite or PostgreSQL) or on Katib."
+)
+app.add_typer(sweep_app, name="sweep")
+
+_DEFAULT_OUT_ROOT = Path("checkpoint/sweeps")  # = lexdpr.sweep.agent.DEFAULT_OUT_ROOT (checked by a test)
+Storage = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        envvar=STORAGE_ENV,
+        help="SQLAlchemy URL, e.g. postgresql://user@host/db; default: sqlite:///.lexdpr/sweeps.db here",
+    ),
+]
+Count = Annotated[int | None, typer.Option("--count", min=1, help="Run this many trials, then exit.")]
+Window = Annotated[
+    str | None,
+    typer.Option("--time-window", help='Start trials only in these local hours, e.g. "1-8" or "22-6".'),
+]
+ExitOutside = Annotated[
+    bool, typer.Option("--exit-outside-window", help="Exit instead of waiting for the window.")
+]
+OutRoot = Annotated[Path, typer.Option("--out-root", help="Trials write to OUT_ROOT/<sweep_id>/trial-<n>/.")]
+SweepConfig = Annotated[Path | None, typer.Option("--config", help="A sweep file.")]
+RunAgent = Annotated[bool, typer.Option("--run-agent/--no-run-agent", help="Run an agent once created.")]
+SweepArg = Annotated[
+    str, typer.Argument(help="Sweep id (katib: Experiment name), or the sweep file that holds it.")
+]
+Backend = Annotated[str, typer.Option("--backend", help="local (optuna, this machine) | katib (Kubernetes)")]
+Namespace = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace", "-n", help="katib: the namespace (default: the kubeconfig context's, or the pod's)"
+    ),
+]
+KatibName = Annotated[str | None, typer.Option("--name", help="katib: the Experiment name")]
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in {"local", "katib"}:
+        raise LexDprError(f"--backend must be local or katib, got {backend!r}")
+
+
+@sweep_app.callback(invoke_without_command=True)
+def sweep(
+    ctx: typer.Context,
+    config: SweepConfig = None,
+    run_agent: RunAgent = True,
+    storage: Storage = None,
+    count: Count = None,
+    time_window: Window = None,
+    exit_outside_window: ExitOutside = False,
+    out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    backend: Backend = "local",
+    namespace: Namespace = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="katib: print the Experiment YAML only")] = False,
+    name: KatibName = None,
+    image: Annotated[str | None, typer.Option("--image", help="katib: trial image")] = None,
+    pvc: Annotated[str | None, typer.Option("--pvc", help="katib: workspace PVC")] = None,
+    max_trials: Annotated[int, typer.Option("--max-trials", min=1, help="katib: trial budget")] = 40,
+    parallel: Annotated[int, typer.Option("--parallel", min=1, help="katib: trials at once")] = 2,
+    max_failed: Annotated[
+        int, typer.Option("--max-failed", min=0, help="katib: failed trials tolerated")
+    ] = 10,
+    gpus: Annotated[int, typer.Option("--gpus", min=0, help="katib: GPUs per trial")] = 1,
+    resume_policy: Annotated[
+        str, typer.Option("--resume-policy", help="katib: LongRunning | Never")
+    ] = "LongRunning",
+) -> None:
+    """Create a sweep from a sweep file (--config) and run an agent; or one of the commands below."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    _check_backend(backend)
+    if backend == "katib":
+        from lexdpr.kube import commands as kube
+
+        kube.create_experiment(
+            config,
+            namespace,
+            image or kube.DEFAULT_IMAGE,
+            pvc or kube.DEFAULT_PVC,
+            dry_run=dry_run,
+            name=name,
+            max_trials=max_trials,
+            parallel=parallel,
+            max_failed=max_failed,
+            gpus=gpus,
+            resume_policy=resume_policy,
+        )
+        return
+    from lexdpr.sweep import commands
+
+    commands.create(
+        config,
+        storage=storage,
+        run_agent=run_agent,
+        count=count,
+        time_window=time_window,
+        exit_outside_window=exit_outside_window,
+        out_root=out_root,
+    )
+
+
+@sweep_app.command("preset")
+def sweep_preset(
+    output: Annotated[Path, typer.Option("--output", help="Where to write the preset.")] = DEFAULT_OUTPUT,
+    run: Annotated[bool, typer.Option("--run/--no-run", help="--no-run: only write the file.")] = True,
+    run_agent: RunAgent = True,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    storage: Storage = None,
+    count: Count = None,
+    time_window: Window = None,
+    exit_outside_window: ExitOutside = False,
+    out_root: OutRoot = _DEFAULT_OUT_ROOT,
+) -> None:
+    """Write the guide's preset sweep file, create the sweep, run an agent."""
+    from lexdpr.sweep import commands
+
+    commands.preset(
+        output,
+        run=run,
+        run_agent=run_agent,
+        force=force,
+        storage=storage,
+        count=count,
+        time_window=time_window,
+        exit_outside_window=exit_outside_window,
+        out_root=out_root,
+    )
+
+
+@sweep_app.command("agent")
+def sweep_agent(
+    sweep: Annotated[
+        str | None, typer.Argument(help="Sweep id or sweep file (katib: Experiment name).")
+    ] = None,
+    config: SweepConfig = None,
+    storage: Storage = None,
+    count: Count = None,
+    time_window: Window = None,
+    exit_outside_window: ExitOutside = False,
+    out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    backend: Backend = "local",
+    namespace: Namespace = None,
+    name: KatibName = None,
+    time_zone: Annotated[
+        str | None, typer.Option("--time-zone", help="katib: IANA zone of the window")
+    ] = None,
+    grace_minutes: Annotated[
+        float, typer.Option("--grace-minutes", min=0, help="katib: in-flight grace")
+    ] = 30,
+    parallel: Annotated[int | None, typer.Option("--parallel", min=1, help="katib: trials at once")] = None,
+    experiment_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--experiment-file", help="katib: create the Experiment from this manifest at the first opening"
+        ),
+    ] = None,
+) -> None:
+    """Run trials of a sweep (any number of agents may share one --storage; katib: the time-window agent)."""
+    _check_backend(backend)
+    if backend == "katib":
+        from lexdpr.kube import commands as kube
+
+        target = name or sweep or (str(config) if config else None)
+        if target is None:
+            raise LexDprError("katib: give the Experiment name (--name or the SWEEP argument)")
+        raise typer.Exit(
+            kube.window_agent(
+                kube.experiment_name(target),
+                namespace,
+                time_window,
+                count,
+                parallel=parallel,
+                grace_minutes=grace_minutes,
+                experiment_file=experiment_file,
+                time_zone=time_zone,
+            )
+        )
+    from lexdpr.sweep import commands
+
+    commands.agent(
+        sweep,
+        config_path=config,
+        storage=storage,
+        count=count,
+        time_window=time_window,
+        exit_outside_window=exit_outside_window,
+        out_root=out_root,
+    )
+
+
+@sweep_app.command("status")
+def sweep_status(
+    sweep: SweepArg, storage: Storage = None, backend: Backend = "local", namespace: Namespace = None
+) -> None:
+    """Every trial: state, objective, parameters, duration; the best is marked."""
+    _check_backend(backend)
+    if backend == "katib":
+        from lexdpr.kube import commands as kube
+
+        kube.katib_status(kube.experiment_name(sweep), namespace)
+        return
+    from lexdpr.sweep import commands
+
+    commands.status(sweep, storage=storage)
+
+
+@sweep_app.command("best")
+def sweep_best(
+    sweep: SweepArg,
+    storage: Storage = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Also write the best model, merged, here.")
+    ] = None,
+    backend: Backend = "local",
+    namespace: Namespace = None,
+) -> None:
+    """The best trial's parameters and checkpoint; --export writes it as a merged model folder."""
+    _check_backend(backend)
+    if backend == "katib":
+        from lexdpr.kube import commands as kube
+
+        kube.katib_best(kube.experiment_name(sweep), namespace)
+        return
+    from lexdpr.sweep import commands
+
+    commands.best(sweep, storage=storage, export=export)
+
+
+# --- reading runs -------------------------------------------------------------------------------------------
+runs_app = typer.Typer(
+    help="Judge trainings from their run folders: tables, charts, verdicts.", no_args_is_help=True
+)
+app.add_typer(runs_app, name="runs")
+
+Root = Annotated[str, typer.Option("--root", help="Folder, mounted volume or s3:// prefix with run folders.")]
+Bm25 = Annotated[
+    str | None,
+    typer.Option("--bm25", help="Metrics JSON of `lex-dpr eval --bm25 --out` on the same test set."),
+]
+Font = Annotated[
+    str | None, typer.Option("--font", envvar="LEXDPR_HANGUL_FONT", help="A .ttf/.otf with Hangul.")
+]
+Threshold = Annotated[
+    list[str] | None,
+    typer.Option("--threshold", "-t", help="Verdict threshold KEY=VALUE (see docs/runs.md)."),
+]
+Runs = Annotated[
+    list[str], typer.Argument(help="`latest`, run ids (or unique prefixes), run folder names or paths.")
+]
+Metric = Annotated[str, typer.Option("--metric", help="The metric that ranks runs.")]
+
+
+@runs_app.command("list")
+def runs_list(root: Root = "wandb", sweep: Annotated[str | None, typer.Option("--sweep")] = None) -> None:
+    """A table of runs: id, start, state, steps, best eval/ndcg_at_10, checkpoint."""
+    from lexdpr.runs import commands
+
+    raise typer.Exit(commands.list_runs(root, sweep))
+
+
+@runs_app.command("show")
+def runs_show(
+    run: Annotated[str, typer.Argument(help="`latest`, a run id or folder")] = "latest",
+    root: Root = "wandb",
+    bm25: Bm25 = None,
+    threshold: Threshold = None,
+) -> None:
+    """Config, final and best metrics, checkpoints and the verdict of one run."""
+    from lexdpr.runs import commands
+
+    raise typer.Exit(commands.show(root, run, bm25=bm25, thresholds=threshold or []))
+
+
+@runs_app.command("plot")
+def runs_plot(
+    runs: Runs,
+    root: Root = "wandb",
+    out: Annotated[
+        str, typer.Option("--out", "-o", help=".html, .png or .svg (local or s3://)")
+    ] = "runs-report.html",
+    bm25: Bm25 = None,
+    font: Font = None,
+    threshold: Threshold = None,
+) -> None:
+    """Line charts (train/valid loss, every eval/* metric, learning rate), several runs overlaid."""
+    from lexdpr.runs import commands
+
+    raise typer.Exit(commands.plot(root, runs, out, bm25=bm25, font=font, thresholds=threshold or []))
+
+
+@runs_app.command("check")
+def runs_check(runs: Runs, root: Root = "wandb", threshold: Threshold = None, bm25: Bm25 = None) -> None:
+    """The success criteria as a verdict with reasons; exit code 0 when every run passes, else 1."""
+    from lexdpr.runs import commands
+
+    raise typer.Exit(commands.check(root, runs, thresholds=threshold or [], bm25=bm25))
+
+
+@runs_app.command("compare")
+def runs_compare(
+    runs: Runs, root: Root = "wandb", metric: Metric = "eval/ndcg_at_10", bm25: Bm25 = None
+) -> None:
+    """Metrics side by side; refuses runs evaluated on different test sets (eval/fingerprint)."""
+    from lexdpr.runs import commands
+
+    raise typer.Exit(commands.compare(root, runs, metric=metric, bm25=bm25))
+
+
+@sweep_app.command("report")
+def sweep_report(
+    sweep: SweepArg,
+    root: Root = str(_DEFAULT_OUT_ROOT),
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help=".html/.png report; default: a table only")
+    ] = None,
+    metric: Metric = "eval/ndcg_at_10",
+    goal: Annotated[str, typer.Option("--goal", help="maximize | minimize")] = "maximize",
+    bm25: Bm25 = None,
+    font: Font = None,
+) -> None:
+    """Trials side by side, best-so-far over trials, each parameter against the objective."""
+    from lexdpr.runs import commands
+
+    raise typer.Exit(commands.sweep_report(root, sweep, out, metric=metric, goal=goal, bm25=bm25, font=font))
 
 
 def main() -> None:

@@ -57,9 +57,11 @@ def _body(args: argparse.Namespace) -> int:
         corpus = list(storage.read_jsonl(args.corpus))
         metrics = evaluate_bm25(pairs, corpus, k_values)
     else:
-        from lexdpr.training.evaluate import evaluate_model_cli
+        from lexdpr.training.evaluate import evaluate_model
 
-        metrics = evaluate_model_cli(args.model, args.pairs, args.corpus, k_values, args.batch_size)
+        metrics = evaluate_model(
+            args.model, args.pairs, args.corpus, k_values, cache_dir=args.model_cache, quiet=args.quiet
+        )
     print(format_metric_lines(metrics), flush=True)
     if args.out:
         storage.write_text(args.out, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
@@ -77,12 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lex-dpr eval", description=__doc__.splitlines()[0])
     parser.add_argument("--bm25", action="store_true", help="evaluate the BM25 baseline (Kiwi morphemes)")
     parser.add_argument(
-        "--model", help="a trained model: a run's out_dir, a checkpoint folder or an exported model"
+        "--model", help="a run's out_dir, a checkpoint, an exported model, or a base-model alias (zero-shot)"
     )
     parser.add_argument("--pairs", default="data/processed/pairs_test.jsonl", help="eval pairs JSONL")
     parser.add_argument("--corpus", default="data/processed/merged_corpus.jsonl", help="merged corpus JSONL")
     parser.add_argument("--k", default=",".join(map(str, DEFAULT_K_VALUES)), help="cutoffs, e.g. 1,3,5,10")
-    parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size (--model)")
+    parser.add_argument(
+        "--model-cache", help="base-model cache folder or s3:// prefix (default: LEXDPR_MODEL_CACHE)"
+    )
     parser.add_argument("--out", help="also write the metrics as JSON here (path or s3:// URI)")
     parser.add_argument("--quiet", action="store_true", help="only the metric lines")
     return parser

@@ -1,0 +1,226 @@
+"""The batch/v1 Job each Katib trial runs: `lex-dpr train` on a GPU, writing to a per-trial folder on a PVC.
+
+Layout on the workspace PVC (mounted at `/workspace`, the container's working directory, so the relative
+paths of a sweep file — `data/processed/pairs_train.jsonl` — mean the same as in a local project folder):
+
+    /workspace/data/…                                   inputs (or s3:// URIs, with credentials from a Secret)
+    /workspace/sweeps/{experiment}/{trial}/             out_dir: bi_encoder/checkpoint-{step}/, training_config.json
+    /workspace/sweeps/{experiment}/{trial}/wandb/       run_dir: the offline W&B run folder (DESIGN §5)
+    /workspace/.cache/huggingface/                      HF_HOME: hub downloads, once, shared by trials
+    /workspace/.cache/lexdpr/models/                    LEXDPR_MODEL_CACHE: the trainer's base-model cache
+
+This is the local sweep's layout (`<out-root>/<sweep_id>/trial-<n>/`, run folders inside) with
+out-root = `sweeps`, the sweep id = the Experiment name and the trial folder = the Trial name.
+
+Resuming: a trial's folder is named after the Trial, which outlives its pods. A pod that is preempted,
+evicted or suspended (the time-window agent does that at the window's end) gets SIGTERM; the trainer saves a
+checkpoint and exits; the Job's next pod runs the same command and the trainer resumes from the newest
+checkpoint in out_dir. Preemptions do not count against `backoffLimit` (podFailurePolicy ignores
+`DisruptionTarget`), and exit codes that mean "this trial cannot work" (1: an exception such as CUDA out of
+memory, 2: a config error or a diverged loss) fail the Job at once instead of retrying it.
+
+Why the command is a small shell script: Katib's StdOut collector rewrites the container command to
+`sh -c "<command> 1>/var/log/katib/metrics.log 2>&1 && echo completed > …"`. That `sh` is what Kubernetes
+signals, and it does not pass SIGTERM on, so a plain `lex-dpr train` would be killed without its checkpoint.
+The script runs the trainer in the background, forwards TERM/INT to it, and waits until it has really exited,
+then ends with the trainer's exit status; Katib's redirection applies to the whole `{ … }` group.
+The script avoids `$$` and `$(NAME)` (Kubernetes expands those in container args). With `runs_s3` set, it
+then copies the trial's run folders to S3 (`lexdpr.kube.upload`), whatever the trainer's exit status.
+
+Security: non-root uid 1000, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, and a
+read-only root filesystem; writable are only the PVC, `/tmp` (HOME and caches) and `/dev/shm`. Katib's
+metrics-collector sidecar runs under the same pod-level user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PRIMARY_CONTAINER = "training-container"
+WORKSPACE = "/workspace"
+CONFIG_DIR = "/etc/lexdpr"
+CONFIG_FILE = f"{CONFIG_DIR}/config.yaml"
+SWEEPS_DIR = "sweeps"
+#: Exit codes of `lex-dpr train` that mean the trial itself is wrong, so retrying the pod is pointless.
+NON_RETRIABLE_EXIT_CODES = (1, 2)
+UID = 1000
+
+
+@dataclass(frozen=True)
+class TrialOptions:
+    """Where and how trials run: everything of the trial Job that is not the search space."""
+
+    image: str = "ghcr.io/lexdpr/lexdpr:0.1.0"
+    image_pull_policy: str = "IfNotPresent"
+    image_pull_secrets: tuple[str, ...] = ()
+    pvc: str = "lexdpr-workspace"
+    config_map: str = "lexdpr-config"
+    s3_secret: str | None = "lexdpr-s3"
+    service_account: str = "lexdpr-trial"
+    gpus: int = 1
+    gpu_resource: str = "nvidia.com/gpu"
+    cpu_request: str = "4"
+    memory_request: str = "16Gi"
+    cpu_limit: str | None = None
+    memory_limit: str = "32Gi"
+    shm_size: str = "2Gi"
+    tmp_size: str = "10Gi"
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    active_deadline_s: int = 6 * 3600
+    backoff_limit: int = 3
+    termination_grace_s: int = 300
+    hf_offline: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+    train_flags: tuple[str, ...] = ()
+    #: Copy each trial's run folders here after it ends (s3://bucket/prefix); None = they stay on the PVC only.
+    runs_s3: str | None = None
+
+
+def trial_out_dir(experiment: str, trial: str) -> str:
+    """The trial's out_dir relative to the workspace PVC (its run folders are in `<out_dir>/wandb`)."""
+    return f"{SWEEPS_DIR}/{experiment}/{trial}"
+
+
+def train_script(experiment: str, arguments: list[str], options: TrialOptions, trial_ref: str) -> str:
+    """The trial's `sh -c` script: lex-dpr train in the background with SIGTERM forwarded (module docstring)."""
+    out_dir = trial_out_dir(experiment, trial_ref)
+    words = [
+        "lex-dpr train",
+        *options.train_flags,
+        f"--config {CONFIG_FILE}",
+        *arguments,
+        f"out_dir={out_dir}",
+        f"run_dir={out_dir}/wandb",
+        f"sweep_id={experiment}",
+    ]
+    command = " \\\n    ".join(words)
+    return (
+        "{\n"
+        "  trap 'kill -TERM $pid 2>/dev/null' TERM INT\n"
+        f"  {command} &\n"
+        "  pid=$!\n"
+        "  wait $pid; rc=$?\n"
+        "  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n"
+        '  if [ -n "${LEXDPR_RUNS_S3:-}" ]; then\n'
+        f'    python3 -m lexdpr.kube.upload {out_dir}/wandb "$LEXDPR_RUNS_S3/{experiment}/{trial_ref}/wandb"\n'
+        "  fi\n"
+        "  (exit $rc)\n"
+        "}"
+    )
+
+
+def trial_job(experiment: str, arguments: list[str], options: TrialOptions, trial_ref: str) -> dict[str, Any]:
+    """The Job manifest (no name: Katib names it after the trial)."""
+    o = options
+    resources: dict[str, Any] = {
+        "requests": {"cpu": o.cpu_request, "memory": o.memory_request},
+        "limits": {"memory": o.memory_limit},
+    }
+    if o.cpu_limit:
+        resources["limits"]["cpu"] = o.cpu_limit
+    if o.gpus:
+        resources["requests"][o.gpu_resource] = o.gpus
+        resources["limits"][o.gpu_resource] = o.gpus
+    env = [
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "TMPDIR", "value": "/tmp"},
+        {"name": "XDG_CACHE_HOME", "value": "/tmp/.cache"},
+        {"name": "MPLCONFIGDIR", "value": "/tmp/.config/matplotlib"},
+        {"name": "HF_HOME", "value": f"{WORKSPACE}/.cache/huggingface"},
+        # The image points the base-model cache into its read-only home; trials share one on the PVC.
+        {"name": "LEXDPR_MODEL_CACHE", "value": f"{WORKSPACE}/.cache/lexdpr/models"},
+        {"name": "TOKENIZERS_PARALLELISM", "value": "false"},
+        {"name": "PYTHONUNBUFFERED", "value": "1"},
+        {"name": "WANDB_MODE", "value": "offline"},
+        {"name": "WANDB_CACHE_DIR", "value": "/tmp/.cache/wandb"},
+        {"name": "WANDB_CONFIG_DIR", "value": "/tmp/.config/wandb"},
+        {"name": "WANDB_DATA_DIR", "value": "/tmp/.cache/wandb-data"},
+    ]
+    if o.hf_offline:
+        env.append({"name": "HF_HUB_OFFLINE", "value": "1"})
+    if o.runs_s3:
+        env.append({"name": "LEXDPR_RUNS_S3", "value": o.runs_s3.rstrip("/")})
+    env += [{"name": k, "value": v} for k, v in sorted(o.extra_env.items())]
+    container: dict[str, Any] = {
+        "name": PRIMARY_CONTAINER,
+        "image": o.image,
+        "imagePullPolicy": o.image_pull_policy,
+        "workingDir": WORKSPACE,
+        "command": ["sh", "-c"],
+        "args": [train_script(experiment, arguments, o, trial_ref)],
+        "env": env,
+        "resources": resources,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "workspace", "mountPath": WORKSPACE},
+            {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "dshm", "mountPath": "/dev/shm"},
+        ],
+    }
+    if o.s3_secret:
+        container["envFrom"] = [{"secretRef": {"name": o.s3_secret, "optional": True}}]
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "serviceAccountName": o.service_account,
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": o.termination_grace_s,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "fsGroup": UID,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [
+            {"name": "workspace", "persistentVolumeClaim": {"claimName": o.pvc}},
+            {"name": "config", "configMap": {"name": o.config_map}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": o.tmp_size}},
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": o.shm_size}},
+        ],
+    }
+    if o.image_pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in o.image_pull_secrets]
+    if o.node_selector:
+        pod_spec["nodeSelector"] = dict(o.node_selector)
+    if o.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in o.tolerations]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"labels": {"app.kubernetes.io/name": "lexdpr", "app.kubernetes.io/component": "trial"}},
+        "spec": {
+            "activeDeadlineSeconds": o.active_deadline_s,
+            "backoffLimit": o.backoff_limit,
+            "podFailurePolicy": {
+                "rules": [
+                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+                    {
+                        "action": "FailJob",
+                        "onPodConditions": [],  # required (may be empty) in the 1.27/1.28 API
+                        "onExitCodes": {
+                            "containerName": PRIMARY_CONTAINER,
+                            "operator": "In",
+                            "values": list(NON_RETRIABLE_EXIT_CODES),
+                        },
+                    },
+                ]
+            },
+            "template": {
+                "metadata": {
+                    "labels": {"app.kubernetes.io/name": "lexdpr", "app.kubernetes.io/component": "trial"},
+                    "annotations": {"sidecar.istio.io/inject": "false"},
+                },
+                "spec": pod_spec,
+            },
+        },
+    }

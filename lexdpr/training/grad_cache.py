@@ -1,0 +1,125 @@
+"""One optimizer step's forward/backward, with GradCache-style gradient accumulation.
+
+With `gradient_accumulation_steps` k > 1 the step's queries are split into k micro-batches (passages too):
+
+1. embed every micro-batch without an autograd graph, remembering the RNG state before each;
+2. compute the InfoNCE loss over the whole pool of embeddings and backpropagate it to the embeddings only;
+3. re-embed each micro-batch with a graph, replaying its RNG state so dropout masks match step 1, and
+   backpropagate the cached embedding gradients through it.
+
+Only one micro-batch's activations live at a time, yet the loss — and so the gradient — is that of one big
+batch of k × batch_size queries: the negatives pool really grows with k. The cost is one extra forward pass.
+Reference: Gao et al., "Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup" (2021).
+With k = 1 the step is a plain forward/backward.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lexdpr.training.bi_encoder import BiEncoder
+from lexdpr.training.loss import info_nce_loss
+from lexdpr.training.negatives import StepBatch
+from lexdpr.training.tokenized import TokenizedTexts
+
+
+@dataclass(frozen=True)
+class Bucketing:
+    """Length-bucket limits for one forward call (see `tokenized.length_buckets`)."""
+
+    max_texts: int
+    max_tokens: int
+
+
+class _RandState:
+    """The CPU (and CUDA) RNG state at a point, to replay dropout exactly."""
+
+    def __init__(self) -> None:
+        self.cpu = torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+
+    @contextlib.contextmanager
+    def replay(self):
+        devices = list(range(torch.cuda.device_count())) if self.cuda is not None else []
+        with torch.random.fork_rng(devices=devices):
+            torch.set_rng_state(self.cpu)
+            if self.cuda is not None:
+                torch.cuda.set_rng_state_all(self.cuda)
+            yield
+
+
+def contrastive_step(
+    model: BiEncoder,
+    queries: TokenizedTexts,
+    passages: TokenizedTexts,
+    batch: StepBatch,
+    temperature: float,
+    micro_batches: int,
+    bucketing: Bucketing,
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    scale: Callable[[torch.Tensor], torch.Tensor] = lambda loss: loss,
+) -> float:
+    """Accumulate the gradient of the step's mean InfoNCE loss into the parameters; returns the loss.
+
+    `scale` is applied to the loss before backward (an fp16 GradScaler's `scale`).
+    """
+    if micro_batches <= 1:
+        with autocast():
+            q = model.embed_tokenized(queries, batch.queries, bucketing.max_texts, bucketing.max_tokens)
+            p = model.embed_tokenized(passages, batch.passages, bucketing.max_texts, bucketing.max_tokens)
+        loss = info_nce_loss(q, p, batch.targets, batch.mask, temperature)
+        scale(loss).backward()
+        return float(loss.detach())
+
+    q_chunks = _split(np.arange(len(batch.queries)), micro_batches)
+    # Passages: micro-batches of similar length, so each pads little.
+    p_order = np.argsort(-passages.lengths[batch.passages], kind="stable")
+    p_chunks = _split(p_order, micro_batches)
+
+    def embed_all(texts: TokenizedTexts, positions: np.ndarray, chunks: list[np.ndarray]):
+        reps, states = [], []
+        for chunk in chunks:
+            states.append(_RandState())
+            with torch.no_grad(), autocast():
+                reps.append(
+                    model.embed_tokenized(texts, positions[chunk], bucketing.max_texts, bucketing.max_tokens)
+                )
+        return reps, states
+
+    q_reps, q_states = embed_all(queries, batch.queries, q_chunks)
+    p_reps, p_states = embed_all(passages, batch.passages, p_chunks)
+
+    q_all = _assemble(q_reps, q_chunks, len(batch.queries)).requires_grad_()
+    p_all = _assemble(p_reps, p_chunks, len(batch.passages)).requires_grad_()
+    loss = info_nce_loss(q_all, p_all, batch.targets, batch.mask, temperature)
+    scale(loss).backward()
+
+    for texts, positions, chunks, states, grads in (
+        (queries, batch.queries, q_chunks, q_states, q_all.grad),
+        (passages, batch.passages, p_chunks, p_states, p_all.grad),
+    ):
+        for chunk, state in zip(chunks, states, strict=True):
+            with state.replay(), autocast():
+                reps = model.embed_tokenized(
+                    texts, positions[chunk], bucketing.max_texts, bucketing.max_tokens
+                )
+            index = torch.from_numpy(chunk).to(grads.device)
+            torch.autograd.backward(reps.float(), grad_tensors=grads.index_select(0, index))
+    return float(loss.detach())
+
+
+def _split(order: np.ndarray, parts: int) -> list[np.ndarray]:
+    return [c for c in np.array_split(order, min(parts, max(len(order), 1))) if len(c)]
+
+
+def _assemble(reps: list[torch.Tensor], chunks: list[np.ndarray], total: int) -> torch.Tensor:
+    """Put chunk rows back at their positions in the step."""
+    out = torch.empty(total, reps[0].shape[1], dtype=torch.float32, device=reps[0].device)
+    for r, chunk in zip(reps, chunks, strict=True):
+        out[torch.from_numpy(chunk).to(out.device)] = r.float()
+    return out

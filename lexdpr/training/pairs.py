@@ -1,0 +1,136 @@
+"""Reading pairs and the corpus (DESIGN §3) into what training and evaluation use.
+
+Records are checked field by field so a bad file fails with its name, line and field, not with a KeyError
+deep in the training loop. Ids a pair mentions but the corpus lacks are dropped with a count on stderr: a
+hard negative that is not in the corpus cannot be encoded, and a positive that is not there cannot be
+retrieved, so such a pair cannot be scored and is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lexdpr.errors import InputError
+from lexdpr.storage import read_jsonl
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One query with its positive passages and mined hard negatives (ids into the corpus)."""
+
+    query_id: str
+    query_text: str
+    positives: tuple[str, ...]
+    hard_negatives: tuple[str, ...] = ()
+    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Passages in file order: `ids[i]` has text `texts[i]`; `index[id] == i`."""
+
+    ids: list[str]
+    texts: list[str]
+    index: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def load_corpus(path: str | os.PathLike[str]) -> Corpus:
+    """Read corpus passages; a missing field or a repeated id is an InputError."""
+    ids: list[str] = []
+    texts: list[str] = []
+    index: dict[str, int] = {}
+    for n, rec in enumerate(read_jsonl(path), start=1):
+        pid, text = rec.get("id"), rec.get("text")
+        if not isinstance(pid, str) or not pid:
+            raise InputError(str(path), "missing or empty passage id", record=f"line {n}", field="id")
+        if not isinstance(text, str):
+            raise InputError(str(path), "missing passage text", record=pid, field="text")
+        if pid in index:
+            raise InputError(
+                str(path), "passage id appears twice (ids must be unique)", record=pid, field="id"
+            )
+        index[pid] = len(ids)
+        ids.append(pid)
+        texts.append(text)
+    if not ids:
+        raise InputError(str(path), "the corpus has no passages")
+    return Corpus(ids=ids, texts=texts, index=index)
+
+
+def read_pairs(path: str | os.PathLike[str]) -> list[Pair]:
+    """Read and check pairs as they are (evaluation scores them against the corpus unchanged)."""
+    pairs = [_parse_pair(rec, str(path), n) for n, rec in enumerate(read_jsonl(path), start=1)]
+    if not pairs:
+        raise InputError(str(path), "no pairs in the file")
+    return pairs
+
+
+def load_pairs(path: str | os.PathLike[str], corpus: Corpus, quiet: bool = False) -> list[Pair]:
+    """Read pairs for training, keeping only ids the corpus has; pairs left without a positive are skipped."""
+    pairs: list[Pair] = []
+    dropped_negatives = skipped = 0
+    for pair in read_pairs(path):
+        positives = tuple(p for p in pair.positives if p in corpus.index)
+        negatives = tuple(p for p in pair.hard_negatives if p in corpus.index and p not in positives)
+        dropped_negatives += len(pair.hard_negatives) - len(negatives)
+        if not positives:
+            skipped += 1
+            continue
+        pairs.append(Pair(pair.query_id, pair.query_text, positives, negatives, pair.meta))
+    if not pairs:
+        raise InputError(str(path), "no usable pairs (none has a positive passage that is in the corpus)")
+    if (skipped or dropped_negatives) and not quiet:
+        print(
+            f"{path}: skipped {skipped} pair(s) whose positives are not in the corpus; "
+            f"dropped {dropped_negatives} hard negative(s) not in the corpus",
+            file=sys.stderr,
+        )
+    return pairs
+
+
+def _parse_pair(rec: Mapping[str, Any], path: str, line: int) -> Pair:
+    qid = rec.get("query_id")
+    if not isinstance(qid, str | int) or qid == "":
+        raise InputError(path, "missing query_id", record=f"line {line}", field="query_id")
+    qid = str(qid)
+    text = rec.get("query_text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(path, "missing or empty query text", record=qid, field="query_text")
+    positives = _id_list(rec.get("positive_passages"), path, qid, "positive_passages")
+    negatives = _id_list(rec.get("hard_negatives", []), path, qid, "hard_negatives")
+    meta = rec.get("meta") or {}
+    if not isinstance(meta, Mapping):
+        raise InputError(path, "meta must be an object", record=qid, field="meta")
+    return Pair(qid, text, positives, negatives, meta)
+
+
+def _id_list(value: Any, path: str, qid: str, name: str) -> tuple[str, ...]:
+    if value is None:
+        value = []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(path, "expected a list of passage ids", record=qid, field=name)
+    return tuple(dict.fromkeys(value))  # de-duplicated, order kept
+
+
+def unique_queries(pairs: Iterable[Pair], path: str) -> list[Pair]:
+    """One pair per query id; the same id with a different text or positives is an InputError."""
+    seen: dict[str, Pair] = {}
+    for p in pairs:
+        first = seen.setdefault(p.query_id, p)
+        if (first.query_text, set(first.positives)) != (p.query_text, set(p.positives)):
+            raise InputError(
+                path, "query id occurs twice with different text or positives", record=p.query_id
+            )
+    return list(seen.values())
+
+
+def as_records(pairs: Iterable[Pair]) -> list[dict[str, Any]]:
+    """The fields `eval_fingerprint` hashes."""
+    return [{"query_id": p.query_id, "positive_passages": list(p.positives)} for p in pairs]

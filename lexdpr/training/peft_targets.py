@@ -1,0 +1,53 @@
+"""Which linear layers LoRA wraps, chosen from the base model's architecture.
+
+peft's own defaults adapt only `query` and `value`; for retrieval fine-tuning the feed-forward layers matter
+as much as attention, so `auto` adapts every linear layer of the encoder blocks. The pooler (unused by a
+bi-encoder) is left out by matching module paths with a regular expression instead of bare names.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+
+# model_type (config.json) → the leaf names of the encoder-block linear layers.
+_ENCODER_LINEARS: dict[str, tuple[str, ...]] = {
+    "bert": ("query", "key", "value", "dense"),
+    "roberta": ("query", "key", "value", "dense"),
+    "xlm-roberta": ("query", "key", "value", "dense"),
+    "camembert": ("query", "key", "value", "dense"),
+    "electra": ("query", "key", "value", "dense"),
+    "distilbert": ("q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"),
+    "mpnet": ("q", "k", "v", "o", "dense"),
+    "deberta-v2": ("query_proj", "key_proj", "value_proj", "dense"),
+}
+# Blocks live under these path fragments in the architectures above.
+_BLOCK_PATH = r".*(encoder|transformer)\.(layer|layers)\.\d+\..*"
+
+
+def lora_target_modules(model: torch.nn.Module, requested: str | list[str]) -> str | list[str]:
+    """What to pass to `peft.LoraConfig(target_modules=...)`.
+
+    `requested` is the config value: a list of names is used as given; `auto` gives a regex over the
+    encoder-block linears of known architectures and, for others, every linear layer outside a pooler.
+    """
+    if requested != "auto":
+        return list(requested)
+    model_type = getattr(getattr(model, "config", None), "model_type", "")
+    names = _ENCODER_LINEARS.get(model_type)
+    if names is None:
+        names = tuple(sorted(_linear_leaf_names(model)))
+    pattern = _BLOCK_PATH + r"\.(" + "|".join(re.escape(n) for n in names) + r")$"
+    if not any(re.fullmatch(pattern, name) for name, _ in model.named_modules()):
+        # Unusual module paths: fall back to plain leaf names, which peft matches anywhere.
+        return list(names)
+    return pattern
+
+
+def _linear_leaf_names(model: torch.nn.Module) -> set[str]:
+    return {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and "pooler" not in name
+    }

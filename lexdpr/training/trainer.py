@@ -1,0 +1,448 @@
+"""`lex-dpr train`: config → model → data → evaluate the base model → train → evaluate → save.
+
+One straight line, like Tevatron's driver. The step itself is `grad_cache.contrastive_step`, the batches come
+from `sampler` + `negatives`, evaluation from `evaluate`, checkpoints from `checkpoint`, and the run folder
+from `lexdpr.tracking`. What this module owns is the order of things and resuming:
+
+- a fresh run seeds everything, logs the untrained model's evaluation as step 0, then trains;
+- a re-run with the same `out_dir` loads the newest checkpoint (weights, optimizer, scheduler, RNG, data
+  position), reopens the same run folder, drops events logged after that checkpoint, and continues; it
+  ends with the metrics an uninterrupted run would have had;
+- evaluation (and a checkpoint) happens every `trainer.eval_steps` steps, or at each epoch's end, and at the
+  last step; rotation keeps the best checkpoint by eval/ndcg_at_10 and the newest `trainer.keep_last`;
+- SIGTERM/SIGINT save a checkpoint and stop (see `signals`); a non-finite loss stops the run as `failed`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lexdpr.errors import ConfigError, LexDprError
+from lexdpr.storage import write_text
+from lexdpr.tracking.run_folder import RunFolder, new_run_id
+from lexdpr.tracking.tracker import RunTracker
+from lexdpr.training import checkpoint as ckpt
+from lexdpr.training.augmentation import augment
+from lexdpr.training.bi_encoder import BiEncoder, LoraSettings
+from lexdpr.training.config import TrainConfig, config_to_dict, config_to_yaml, flatten, validate
+from lexdpr.training.evaluate import EvalData, prepare_retrieval_set, prepare_valid_set, run_evaluation
+from lexdpr.training.grad_cache import contrastive_step
+from lexdpr.training.model_ref import base_settings
+from lexdpr.training.negatives import build_step_batch
+from lexdpr.training.optimization import build_optimizer, linear_schedule
+from lexdpr.training.pairs import Corpus, Pair, load_corpus, load_pairs, read_pairs, unique_queries
+from lexdpr.training.progress_bar import TrainingProgress
+from lexdpr.training.runtime import pick_runtime
+from lexdpr.training.sampler import NoSharedPositiveBatchSampler
+from lexdpr.training.signals import StopFlag, TrainingInterrupted
+from lexdpr.training.tokenized import TokenizedTexts
+
+TRAINING_CONFIG = "training_config.json"
+# Keys that may differ when a run is resumed: where logs go and which sweep it belongs to.
+_RESUME_FREE_KEYS = {"run_dir", "sweep_id"}
+
+
+class TrainingFailed(LexDprError):
+    """Training stopped because it cannot go on (e.g. the loss became NaN)."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced."""
+
+    state: str
+    run_id: str
+    run_folder: Path
+    out_dir: Path
+    steps: int
+    final_metrics: dict[str, Any]
+    best_checkpoint: Path | None
+    best_metrics: dict[str, Any]
+    last_checkpoint: Path | None
+
+
+@dataclass
+class _Position:
+    """Where training is: optimizer steps done, and the next batch (epoch, index in the epoch)."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0
+
+
+@dataclass
+class _TrainingData:
+    pairs: list[Pair]
+    query_tokens: TokenizedTexts
+    passage_tokens: TokenizedTexts
+    passage_position: dict[str, int]
+    eval_data: EvalData | None
+    epoch_batches: list[list[list[int]]] = field(default_factory=list)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    quiet: bool = False,
+    run_id: str | None = None,
+    on_evaluation: Callable[[int, Mapping[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train (or resume) a bi-encoder as `config` says; see the module docstring.
+
+    `quiet` hides progress bars and notes (metric lines still go to stdout). `run_id` names a fresh run
+    (a resumed run keeps its own). `on_evaluation(step, metrics)` is called after every evaluation (step 0
+    included) once its checkpoint is saved; it may raise to stop the run early — a sweep's pruner does — and
+    then the run is recorded as `finished` with `stopped_early: true` and the exception propagates.
+    """
+    validate(config)
+    config_dict = config_to_dict(config)
+    root = ckpt.checkpoint_root(config.out_dir)
+    previous = _read_training_config(root)
+    if previous is not None:
+        _check_resumable(previous.get("config", {}), config_dict, root)
+    checkpoints = ckpt.list_checkpoints(root)
+    resume_from = checkpoints[-1] if checkpoints else None
+    run_id = (previous or {}).get("run_id") or run_id or new_run_id()
+
+    folder = RunFolder.find(config.run_dir, run_id) if previous else None
+    metadata = _run_metadata(config)
+    if folder is None:
+        folder = RunFolder.create(config.run_dir, run_id, config_to_yaml(config), metadata)
+    else:
+        folder.update(
+            state="running",
+            reason=None,
+            exit_signal=None,
+            **metadata,
+            resumed_from_step=resume_from.step if resume_from else 0,
+        )
+        folder.truncate_events(resume_from.step if resume_from else -1)
+        folder.point_latest()
+    tracker = RunTracker.open(folder, flatten(config_dict), config.sweep_id, resume=previous is not None)
+    say = _Say(quiet)
+    try:
+        with StopFlag() as stop:
+            return _run(config, config_dict, root, resume_from, tracker, stop, say, quiet, on_evaluation)
+    except KeyboardInterrupt:
+        if not tracker.closed:
+            tracker.finish("crashed", reason="interrupted (SIGINT twice)", exit_signal="SIGINT")
+        raise
+    except BaseException as exc:
+        if not tracker.closed:  # states recorded on purpose (signals, NaN, early stop) are kept
+            tracker.finish("failed", reason=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _run(
+    config: TrainConfig,
+    config_dict: dict[str, Any],
+    root: Path,
+    resume_from: ckpt.CheckpointInfo | None,
+    tracker: RunTracker,
+    stop: StopFlag,
+    say: _Say,
+    quiet: bool,
+    on_evaluation: Callable[[int, Mapping[str, Any]], None] | None,
+) -> TrainResult:
+    t = config.trainer
+    runtime = pick_runtime(t.precision, quiet=quiet)
+    settings = base_settings(
+        config.model.bi_model,
+        config.model.model_cache,
+        config.model.pooling,
+        config.model.max_len,
+        config.model.query_max_len,
+    )
+    peft = config.model.peft
+    lora = LoraSettings(peft.r, peft.alpha, peft.dropout, peft.target_modules) if peft.enabled else None
+    model = BiEncoder.build(settings, lora, seed=t.seed).to(runtime.device)
+    _write_training_config(root, config_dict, tracker.folder, settings)
+
+    data = _prepare_data(config, model, quiet)
+    sampler = NoSharedPositiveBatchSampler(
+        [p.positives for p in data.pairs], config.data.batch_size * t.gradient_accumulation_steps, t.seed
+    )
+    data.epoch_batches = [sampler.batches(e) for e in range(t.epochs)]
+    planned = sum(len(b) for b in data.epoch_batches)
+    total_steps = min(planned, t.max_steps) if t.max_steps else planned
+
+    optimizer = build_optimizer(model, t.lr, t.weight_decay)
+    scheduler = linear_schedule(optimizer, total_steps, t.warmup_ratio)
+    scaler = torch.amp.GradScaler(runtime.device.type) if runtime.uses_grad_scaler else None
+
+    position = _Position()
+    last_metrics: dict[str, Any] = {}
+    if resume_from is not None:
+        model.load_trainable_state(resume_from.path)
+        state = ckpt.load_training_state(resume_from.path, optimizer, scheduler, scaler)
+        position = _Position(**state["position"])
+        last_metrics = state.get("metrics", {})
+        say(f"resuming from {resume_from.path} (step {position.step} of {total_steps})")
+    tracker.folder.update(
+        total_steps=total_steps, device=str(runtime.device), precision=runtime.precision_name
+    )
+
+    def evaluate(step: int) -> dict[str, Any]:
+        if data.eval_data is None:
+            return {}
+        metrics = run_evaluation(model, data.eval_data, t.k_values, t.temperature, runtime, quiet=True)
+        tracker.log(step, metrics)
+        return metrics
+
+    def save(step: int, metrics: dict[str, Any], pos: _Position) -> Path:
+        state = {
+            "step": step,
+            "position": asdict(pos),
+            "metrics": metrics,
+            "run_id": tracker.folder.run_id,
+            "total_steps": total_steps,
+        }
+        path = ckpt.save_checkpoint(root, step, model.save, optimizer, scheduler, scaler, state)
+        ckpt.rotate(root, t.keep_last)
+        tracker.folder.update(step=step, last_checkpoint=str(path.resolve()))
+        return path
+
+    def report(step: int, metrics: dict[str, Any]) -> None:
+        if on_evaluation is None or not metrics:
+            return
+        try:
+            on_evaluation(step, metrics)
+        except Exception as exc:
+            reason = f"stopped early after the evaluation at step {step} ({type(exc).__name__}: {exc})"
+            tracker.finish("finished", stopped_early=True, reason=reason, final_metrics=_numbers(metrics))
+            raise
+
+    last_checkpoint = resume_from.path if resume_from else None
+    saved_step = resume_from.step if resume_from else -1
+    with TrainingProgress(total_steps, position.step, quiet) as bar:
+        if resume_from is None:
+            bar.status("evaluating the base model")
+            last_metrics = evaluate(0)
+            report(0, last_metrics)
+            _seed_everything(t.seed)
+        model.train()
+        while position.step < total_steps:
+            batches = data.epoch_batches[position.epoch]
+            indices = batches[position.batch]
+            rng = random.Random(f"step-{t.seed}-{position.epoch}-{position.batch}")
+            batch = build_step_batch(
+                data.pairs, indices, data.passage_position, config.data.hard_negative_ratio, rng
+            )
+            lr = scheduler.get_last_lr()[0]
+            loss = contrastive_step(
+                model,
+                data.query_tokens,
+                data.passage_tokens,
+                batch,
+                t.temperature,
+                t.gradient_accumulation_steps,
+                runtime.bucketing,
+                runtime.autocast(),
+                scaler.scale if scaler is not None else (lambda x: x),
+            )
+            if not math.isfinite(loss):
+                raise _fail(
+                    tracker,
+                    f"loss is {loss} at step {position.step + 1}: training diverged "
+                    "(lower trainer.lr, raise trainer.temperature, or use trainer.precision=fp32)",
+                )
+            grad_norm = _clip_and_step(model, optimizer, scaler, t.gradient_clip_norm)
+            if not math.isfinite(grad_norm) and scaler is None:
+                raise _fail(
+                    tracker, f"gradient norm is {grad_norm} at step {position.step + 1}: training diverged"
+                )
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+
+            position.step += 1
+            position.batch += 1
+            epoch_done = position.batch == len(batches)
+            epoch_progress = position.epoch + position.batch / len(batches)
+            if epoch_done:
+                position.epoch, position.batch = position.epoch + 1, 0
+            tracker.log(
+                position.step,
+                {
+                    "train/loss": loss,
+                    "train/lr": lr,
+                    "train/grad_norm": grad_norm,
+                    "train/epoch": round(epoch_progress, 6),
+                },
+            )
+            bar.step(position.step, loss, len(indices))
+
+            final = position.step >= total_steps
+            due = (t.eval_steps and position.step % t.eval_steps == 0) or (not t.eval_steps and epoch_done)
+            if due or final:
+                started = time.perf_counter()
+                bar.status("evaluating")
+                last_metrics = evaluate(position.step)
+                bar.status("saving a checkpoint")
+                last_checkpoint = save(position.step, last_metrics, position)
+                saved_step = position.step
+                bar.pause_clock(time.perf_counter() - started)
+                report(position.step, last_metrics)
+                model.train()
+            if stop.stop_requested and not final:
+                bar.status("saving a checkpoint (stop requested)")
+                if saved_step != position.step:
+                    last_checkpoint = save(position.step, last_metrics, position)
+                name = signal.Signals(stop.signum or signal.SIGTERM).name
+                tracker.finish(stop.state, reason=f"{name} received; checkpoint saved", exit_signal=name)
+                raise TrainingInterrupted(stop.signum or signal.SIGTERM, position.step, str(last_checkpoint))
+
+    checkpoints = ckpt.list_checkpoints(root)
+    best = ckpt.best_checkpoint(checkpoints)
+    summary = {
+        "best_checkpoint": str(best.path.resolve()) if best else None,
+        "final_metrics": _numbers(last_metrics),
+    }
+    tracker.finish("finished", step=position.step, **summary)
+    return TrainResult(
+        state="finished",
+        run_id=tracker.folder.run_id,
+        run_folder=tracker.folder.path,
+        out_dir=Path(config.out_dir),
+        steps=position.step,
+        final_metrics=last_metrics,
+        best_checkpoint=best.path if best else None,
+        best_metrics=best.state.get("metrics", {}) if best else {},
+        last_checkpoint=checkpoints[-1].path if checkpoints else last_checkpoint,
+    )
+
+
+# --- pieces -------------------------------------------------------------------------------------------
+
+
+def _prepare_data(config: TrainConfig, model: BiEncoder, quiet: bool) -> _TrainingData:
+    d, t = config.data, config.trainer
+    corpus = load_corpus(d.passages)
+    pairs = augment(load_pairs(d.pairs, corpus, quiet=quiet), d.multiply)
+    query_tokens = model.tokenize([p.query_text for p in pairs], "query", d.num_workers)
+
+    eval_path = d.eval_pairs or d.valid_pairs
+    retrieval = valid = None
+    if eval_path:
+        eval_pairs = unique_queries(read_pairs(eval_path), str(eval_path))
+        retrieval = prepare_retrieval_set(model, eval_pairs, corpus, d.num_workers)
+    if d.valid_pairs:
+        valid_pairs = read_pairs(d.valid_pairs)
+        valid = prepare_valid_set(model, valid_pairs, corpus, t.valid_negatives, t.seed, d.num_workers)
+
+    if retrieval is not None or valid is not None:
+        # The whole corpus is encoded for evaluation anyway: tokenize it once for both uses.
+        passage_tokens = model.tokenize(corpus.texts, "passage", d.num_workers)
+        eval_data = EvalData(corpus, passage_tokens, retrieval, valid)
+        return _TrainingData(pairs, query_tokens, passage_tokens, corpus.index, eval_data)
+    needed = _training_passages(pairs, corpus)
+    passage_tokens = model.tokenize([corpus.texts[corpus.index[i]] for i in needed], "passage", d.num_workers)
+    return _TrainingData(pairs, query_tokens, passage_tokens, {pid: n for n, pid in enumerate(needed)}, None)
+
+
+def _training_passages(pairs: list[Pair], corpus: Corpus) -> list[str]:
+    seen: dict[str, None] = {}
+    for p in pairs:
+        seen.update(dict.fromkeys(p.positives))
+        seen.update(dict.fromkeys(p.hard_negatives))
+    return list(seen)
+
+
+def _clip_and_step(model: BiEncoder, optimizer, scaler, clip: float) -> float:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    elif math.isfinite(float(norm)):
+        optimizer.step()
+    return float(norm)
+
+
+def _fail(tracker: RunTracker, reason: str) -> TrainingFailed:
+    tracker.finish("failed", reason=reason)
+    return TrainingFailed(reason)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if isinstance(v, int | float | str)}
+
+
+def _run_metadata(config: TrainConfig) -> dict[str, Any]:
+    return {
+        "sweep_id": config.sweep_id,
+        "program": "lex-dpr train",
+        "out_dir": str(Path(config.out_dir).resolve()),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "args": sys.argv[1:],
+    }
+
+
+def _read_training_config(root: Path) -> dict[str, Any] | None:
+    path = root / TRAINING_CONFIG
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+
+
+def _write_training_config(root: Path, config_dict: dict[str, Any], folder: RunFolder, settings) -> None:
+    payload = {
+        "config": config_dict,
+        "run_id": folder.run_id,
+        "run_folder": str(folder.path),
+        "encoder": asdict(settings),
+    }
+    write_text(root / TRAINING_CONFIG, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def _check_resumable(previous: dict[str, Any], current: dict[str, Any], root: Path) -> None:
+    """A run resumes only with the config it started with; anything else would mix two experiments."""
+    old, new = flatten(previous), flatten(current)
+    differing = sorted(
+        k for k in set(old) | set(new) if k not in _RESUME_FREE_KEYS and old.get(k) != new.get(k)
+    )
+    if differing:
+        details = ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in differing[:8])
+        raise ConfigError(
+            f"{root} holds a run with a different config ({details}); resume it with the same config, "
+            "or choose another out_dir"
+        )
+
+
+class _Say:
+    """Informational messages on stderr, silenced by `quiet`."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr)
