@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SAMPLE := lexdpr/sample_data
 DEMO   := out/demo
 
 .PHONY: setup setup-services test test-slow bench lint demo clean
@@ -35,18 +34,17 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python benchmarks/data_stages.py
+	$(BIN)/python benchmarks/sweep_overhead.py
+	$(BIN)/python benchmarks/sweep_bayes_vs_random.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The main job end to end on the bundled sample: passages → pairs → corpus → a 2-trial sweep → train-best on
+# train+valid → test metrics against BM25 and the zero-shot base model → merged model (offline base model).
 demo: $(STAMP)
-	$(BIN)/lex-dpr data passages --src-dir $(SAMPLE) --out-law $(DEMO)/law_passages.jsonl --out-admin $(DEMO)/admin_passages.jsonl
-	$(BIN)/lex-dpr data pairs --law $(DEMO)/law_passages.jsonl --admin $(DEMO)/admin_passages.jsonl \
-		--prec-json-dir $(SAMPLE)/precedents --out $(DEMO)/pairs_train.jsonl --hn_per_q 8
-	$(BIN)/lex-dpr data corpus --law $(DEMO)/law_passages.jsonl --admin $(DEMO)/admin_passages.jsonl \
-		--prec $(DEMO)/prec_fallback_passages.jsonl --out $(DEMO)/merged_corpus.jsonl
-	$(BIN)/lex-dpr eval --bm25 --pairs $(DEMO)/pairs_test.jsonl --corpus $(DEMO)/merged_corpus.jsonl
+	$(BIN)/lex-dpr pipeline run --local --sample --storage $(DEMO)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -455,6 +455,119 @@ def sweep_report(
     raise typer.Exit(commands.sweep_report(root, sweep, out, metric=metric, goal=goal, bm25=bm25, font=font))
 
 
+# --- the main job -------------------------------------------------------------------------------------------
+pipeline_app = typer.Typer(
+    help="The main job: every stage in order, on this machine or on Kubeflow.", no_args_is_help=True
+)
+app.add_typer(pipeline_app, name="pipeline")
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    local: Annotated[
+        bool, typer.Option("--local", help="Run every stage on this machine (required).")
+    ] = False,
+    storage: Annotated[
+        str | None, typer.Option("--storage", help="Folder or s3://bucket/prefix for the stages' hand-offs.")
+    ] = None,
+    raw_data: Annotated[
+        str | None,
+        typer.Option("--raw-data", help="Folder or s3:// prefix with laws/, admin_rules/, precedents/."),
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Use the sample data bundled with lexdpr.")
+    ] = False,
+    sweep_file: Annotated[
+        str | None, typer.Option("--sweep-file", help="Sweep file of the tune stage.")
+    ] = None,
+    trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trial budget.")] = None,
+    parallelism: Annotated[int, typer.Option("--parallelism", min=1, help="Trials at once.")] = 1,
+    base_model: Annotated[
+        str | None, typer.Option("--base-model", help="Base model alias or folder.")
+    ] = None,
+    hn_per_q: Annotated[
+        int | None, typer.Option("--hn-per-q", min=0, help="Hard negatives per query.")
+    ] = None,
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", help="Local folder for sweep state and W&B runs.")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Run every stage, even unchanged ones.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show the stages' own output.")] = False,
+) -> None:
+    """Run the pipeline's stages in order here; unchanged stages are skipped (content hashes)."""
+    from lexdpr.pipeline import commands as pipeline
+
+    raise typer.Exit(
+        pipeline.run(
+            local=local,
+            storage=storage or pipeline.DEFAULT_STORAGE,
+            raw_data=raw_data,
+            sample=sample,
+            sweep_file=sweep_file or pipeline.DEFAULT_SWEEP_FILE,
+            trials=trials or pipeline.DEFAULT_TRIALS,
+            parallelism=parallelism,
+            base_model=base_model or pipeline.DEFAULT_BASE_MODEL,
+            hn_per_q=pipeline.DEFAULT_HN_PER_Q if hn_per_q is None else hn_per_q,
+            workspace=workspace,
+            until=until,
+            force=force,
+            verbose=verbose,
+        )
+    )
+
+
+@pipeline_app.command("compile")
+def pipeline_compile(
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Pipeline YAML to write.")] = None,
+    components: Annotated[
+        str | None,
+        typer.Option("--components", help="Also write one component YAML per stage here ('' = no)."),
+    ] = None,
+) -> None:
+    """Regenerate the compiled KFP pipeline (and component) YAML."""
+    from lexdpr.pipeline import commands as pipeline
+
+    pipeline.compile_pipeline(
+        output or pipeline.DEFAULT_PIPELINE_YAML,
+        pipeline.DEFAULT_COMPONENTS_DIR if components is None else (components or None),
+    )
+
+
+@pipeline_app.command("submit")
+def pipeline_submit(
+    host: Annotated[str, typer.Option("--host", envvar="KF_PIPELINES_ENDPOINT", help="KFP API endpoint.")],
+    params: Annotated[
+        list[str] | None, typer.Argument(help="Pipeline parameters as key=value (YAML values).")
+    ] = None,
+    package: Annotated[str | None, typer.Option("--file", "-f", help="Compiled pipeline YAML.")] = None,
+    run_name: Annotated[str | None, typer.Option("--run-name", "-r")] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", "-e")] = None,
+    pipeline_root: Annotated[str | None, typer.Option("--pipeline-root", help="s3://bucket/prefix")] = None,
+    namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+) -> None:
+    """Submit the pipeline to a Kubeflow Pipelines server (kfp.Client)."""
+    from lexdpr.pipeline import commands as pipeline
+
+    pipeline.submit(
+        host,
+        package,
+        run_name,
+        experiment or pipeline.DEFAULT_EXPERIMENT,
+        params or [],
+        pipeline_root=pipeline_root,
+        namespace=namespace,
+    )
+
+
+@pipeline_app.command("stages")
+def pipeline_stages() -> None:
+    """The stages, their commands and hand-offs."""
+    from lexdpr.pipeline import commands as pipeline
+
+    pipeline.print_stages()
+
+
 def main() -> None:
     try:
         app()

@@ -131,7 +131,7 @@ def make_dataset(
                         "type": "prec",
                         "precedent_id": str(q),
                         "issue": 1,
-                        "판결요지": KOREAN_SENTENCES[pos],
+                        "summary": KOREAN_SENTENCES[pos],
                     },
                 }
             )
