@@ -305,7 +305,10 @@ def no_overfitting(ev: Evidence, th: Thresholds) -> Outcome:
     train_fell = t_start is not None and t_end is not None and t_end < t_start * (1 - th.min_train_drop)
 
     if s_min == s0:
-        if train_fell:
+        collapse = _metric_collapse(ev, th)
+        if collapse:
+            why = f" and {collapse}: the learning rate is likely too high (lower trainer.lr)"
+        elif train_fell:
             why = (
                 f" while train loss fell from {t_start:.4g} to {t_end:.4g}: the model fits the training pairs "
                 "without generalising (check that train and valid pairs are alike; lower trainer.lr)"
@@ -444,6 +447,26 @@ def best_point(points: Sequence[tuple[int, float]], metric: str) -> tuple[int, f
 def running_medians(values: Sequence[float], window: int) -> list[float]:
     window = max(1, min(window, len(values)))
     return [statistics.median(values[i : i + window]) for i in range(len(values) - window + 1)]
+
+
+def _metric_collapse(ev: Evidence, th: Thresholds) -> str | None:
+    """How the judged metric collapsed after step 0 (its best later value under half the step-0 value).
+
+    Why: a run whose embeddings collapse (every passage scores the same) sits on a flat train-loss plateau
+    that may end a little below or above its start, so the train loss alone cannot tell a too-high learning
+    rate from memorisation; the metric falling to a fraction of the base model's can.
+    """
+    if not higher_is_better(th.metric):
+        return None
+    series = ev.history.get(th.metric)
+    points = [(s, v) for s, v in series.points() if math.isfinite(v)] if series else []
+    after = [p for p in points[1:] if p[0] > points[0][0]]
+    if not after or points[0][1] <= 0:
+        return None
+    best = max(v for _, v in after)
+    if best >= 0.5 * points[0][1]:
+        return None
+    return f"{th.metric} collapsed from {points[0][1]:.4f} at step {points[0][0]} to at most {best:.4f}"
 
 
 def _window(n: int, th: Thresholds) -> int:

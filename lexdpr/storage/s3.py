@@ -135,6 +135,22 @@ def clear_client_cache() -> None:
         _clients.clear()
 
 
+def _forget_parent_clients() -> None:
+    """In a forked child, drop the clients inherited from the parent.
+
+    Why: their pooled keep-alive sockets are the parent's (and every sibling's) too, and processes reading
+    responses from one socket get each other's bytes: an object's body begins with the `HTTP/1.1 200 OK`
+    of another request. A child builds its own client on first use. The lock is new too, as another
+    thread of the parent may have held it at the fork.
+    """
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_clients)
+
+
 def _transfer_config() -> Any:
     from boto3.s3.transfer import TransferConfig
 

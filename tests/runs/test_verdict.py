@@ -220,6 +220,18 @@ CASES = [
         ["never improved", "without generalising"],
     ),
     (
+        "valid never improves, train falls a little, metric collapses",
+        ev(
+            curves(
+                valid__loss=line(2.5, 3.0, EVALS),
+                eval__ndcg_at_10=[(s, 0.6 if s == 0 else 0.02) for s in EVALS],
+            )
+        ),
+        "no_overfitting",
+        FAIL,
+        ["never improved", "collapsed from 0.6000", "too high"],
+    ),
+    (
         "gap widens",
         ev(
             curves(

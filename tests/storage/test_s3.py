@@ -246,3 +246,30 @@ def test_jsonl_on_s3_round_trips_byte_identical_to_local(s3_bucket: str, tmp_pat
     assert read_bytes(uri) == (tmp_path / "passages.jsonl").read_bytes()
     write_jsonl(f"{s3_bucket}/corpus/again.jsonl", read_jsonl(uri))
     assert read_bytes(f"{s3_bucket}/corpus/again.jsonl") == read_bytes(uri)
+
+
+def _read_all(uris: list[str]) -> list[bytes]:
+    return [read_bytes(uri) for uri in uris]
+
+
+def test_forked_workers_never_share_the_parents_connections(s3_bucket: str) -> None:
+    """Processes forked after the parent used S3 (as `make_pairs --max-workers` does) read intact objects.
+
+    Inherited keep-alive sockets would be shared by parent and children, and each would read the others'
+    responses: an object's body would begin with `HTTP/1.1 200 OK` of another request.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    uris = [f"{s3_bucket}/fork/{n:03d}.json" for n in range(48)]
+    for n, uri in enumerate(uris):
+        write_bytes(uri, (f'{{"n": {n}, "pad": "' + "가" * (500 + 37 * n) + '"}').encode())
+    expected = [read_bytes(uri) for uri in uris]  # the parent now holds pooled connections
+    chunks = [uris[i::4] for i in range(4)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(4, mp_context=context) as pool:
+        results = list(pool.map(_read_all, chunks))
+    for chunk, got in zip(chunks, results, strict=True):
+        for uri, data in zip(chunk, got, strict=True):
+            assert data == expected[uris.index(uri)], (uri, data[:40])
+    assert read_bytes(uris[0]) == expected[0]  # and the parent's own connections still work
