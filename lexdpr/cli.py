@@ -110,6 +110,9 @@ def encode(
     kind: str = typer.Option(
         "auto", "--kind", help="auto | query | passage (prefixes and max length differ)"
     ),
+    precision: str = typer.Option(
+        "auto", "--precision", help="auto (bf16 on a GPU or a CPU with native bf16, else fp32) | fp32 | bf16"
+    ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """Embed queries or passages with a model, for putting it into a RAG system."""
@@ -117,7 +120,9 @@ def encode(
 
     if kind not in {"auto", "query", "passage"}:
         raise LexDprError(f"--kind must be auto, query or passage, got {kind!r}")
-    result = encode_texts(model, input_path, output, kind, quiet=quiet)  # type: ignore[arg-type]
+    if precision not in {"auto", "fp32", "bf16"}:
+        raise LexDprError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
+    result = encode_texts(model, input_path, output, kind, precision=precision, quiet=quiet)  # type: ignore[arg-type]
     typer.echo(
         f"{result.count} {result.kind} embeddings of dimension {result.dimension}: {result.embeddings}"
     )

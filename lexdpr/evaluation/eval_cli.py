@@ -60,7 +60,13 @@ def _body(args: argparse.Namespace) -> int:
         from lexdpr.training.evaluate import evaluate_model
 
         metrics = evaluate_model(
-            args.model, args.pairs, args.corpus, k_values, cache_dir=args.model_cache, quiet=args.quiet
+            args.model,
+            args.pairs,
+            args.corpus,
+            k_values,
+            cache_dir=args.model_cache,
+            precision=args.precision,
+            quiet=args.quiet,
         )
     print(format_metric_lines(metrics), flush=True)
     if args.out:
@@ -86,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", default=",".join(map(str, DEFAULT_K_VALUES)), help="cutoffs, e.g. 1,3,5,10")
     parser.add_argument(
         "--model-cache", help="base-model cache folder or s3:// prefix (default: LEXDPR_MODEL_CACHE)"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="encoding precision: auto = bf16 on a GPU or a CPU with native bf16, else fp32",
     )
     parser.add_argument("--out", help="also write the metrics as JSON here (path or s3:// URI)")
     parser.add_argument("--quiet", action="store_true", help="only the metric lines")

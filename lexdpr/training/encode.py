@@ -46,6 +46,7 @@ def encode_texts(
     *,
     cache_dir: str | None = None,
     device: str | None = None,
+    precision: str = "auto",
     quiet: bool = False,
 ) -> EncodeResult:
     """Embed every record of `input_path`; `kind="auto"` decides by the first record's fields."""
@@ -66,7 +67,7 @@ def encode_texts(
         texts.append(text)
 
     encoder = load_bi_encoder(model, cache_dir=cache_dir)
-    runtime = pick_runtime("auto", device, quiet=True)
+    runtime = pick_runtime(precision, device, quiet=True)
     encoder.to(runtime.device)
     tokens = encoder.tokenize(texts, kind)
     vectors = embed_texts(encoder, tokens, runtime.inference_bucketing, runtime, quiet, f"encoding {kind}s")

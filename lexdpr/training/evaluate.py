@@ -120,7 +120,7 @@ def embed_texts(
     buckets = iter_padded(
         tokens, np.arange(len(tokens)), model.pad_id, bucketing.max_texts, bucketing.max_tokens
     )
-    with runtime.autocast()():
+    with runtime.inference_autocast()():
         for bucket, ids, mask in track(buckets, description, total=total, quiet=quiet):
             out[torch.from_numpy(bucket).to(out.device)] = model(ids, mask).float()
     model.train(was_training)
@@ -187,6 +187,7 @@ def evaluate_model(
     max_len: int | None = None,
     query_max_len: int | None = None,
     device: str | None = None,
+    precision: str = "auto",
     quiet: bool = False,
 ) -> dict[str, float | str]:
     """`lex-dpr eval`: eval/* metrics and eval/fingerprint of `model` on pairs against the whole corpus.
@@ -197,7 +198,7 @@ def evaluate_model(
     from lexdpr.training.model_ref import load_bi_encoder
 
     encoder = load_bi_encoder(model, cache_dir=cache_dir, max_len=max_len, query_max_len=query_max_len)
-    runtime = pick_runtime("auto", device, quiet=True)
+    runtime = pick_runtime(precision, device, quiet=True)
     encoder.to(runtime.device)
     corpus = load_corpus(corpus_path)
     pairs = unique_queries(read_pairs(pairs_path), str(pairs_path))

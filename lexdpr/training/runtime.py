@@ -1,7 +1,13 @@
 """Device, mixed precision and bucket sizes: the few things that differ between a CPU and a GPU run.
 
-Autocast is used on GPU only: on CPU, bf16 matmuls are slower than fp32 on most machines and fp16 is not
-supported well, so `trainer.precision` other than fp32 falls back to fp32 there (with a note on stderr).
+Training autocasts on GPU only: on CPU, `trainer.precision` other than fp32 falls back to fp32 (with a note
+on stderr), as bf16 gradients on CPU are not worth their risk and fp16 is not supported well there.
+
+Encoding without gradients (evaluation, `lex-dpr eval`, `lex-dpr encode`) also autocasts to bf16 on a CPU
+with native bf16 instructions (AVX512-BF16 or AMX): there a bf16 matmul does twice the work of an fp32 one
+per instruction, which made corpus encoding 2.6x faster on the 2-core AMD EPYC (Zen 4) we develop on, with
+every embedding within cosine 0.99998 of the fp32 one. CPUs without them emulate bf16 and are slower than in
+fp32, so they encode in fp32. `precision="fp32"` encodes in fp32 everywhere.
 """
 
 from __future__ import annotations
@@ -19,28 +25,60 @@ from lexdpr.training.grad_cache import Bucketing
 @dataclass(frozen=True)
 class Runtime:
     device: torch.device
-    autocast_dtype: torch.dtype | None  # None = fp32
+    autocast_dtype: torch.dtype | None  # while training; None = fp32
     bucketing: Bucketing  # forward-call sizes while training
     inference_bucketing: Bucketing  # forward-call sizes while encoding without gradients
+    inference_dtype: torch.dtype | None = None  # while encoding without gradients; None = fp32
 
     @property
     def uses_grad_scaler(self) -> bool:
         return self.autocast_dtype == torch.float16
 
     def autocast(self) -> Callable[[], contextlib.AbstractContextManager]:
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext
-        dtype, device_type = self.autocast_dtype, self.device.type
-        return lambda: torch.autocast(device_type=device_type, dtype=dtype)
+        """The autocast context of training steps."""
+        return _autocast(self.device, self.autocast_dtype)
+
+    def inference_autocast(self) -> Callable[[], contextlib.AbstractContextManager]:
+        """The autocast context of encoding without gradients."""
+        return _autocast(self.device, self.inference_dtype)
 
     @property
     def precision_name(self) -> str:
-        return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.autocast_dtype]
+        return _DTYPE_NAMES[self.autocast_dtype]
+
+    @property
+    def inference_precision_name(self) -> str:
+        return _DTYPE_NAMES[self.inference_dtype]
 
 
-# CPU: small buckets waste little on padding and cost little per call. GPU: larger calls keep it busy.
+_DTYPE_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
+def _autocast(
+    device: torch.device, dtype: torch.dtype | None
+) -> Callable[[], contextlib.AbstractContextManager]:
+    if dtype is None:
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX tiles), not by emulation."""
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, so probe them with care
+    for name in probes:
+        probe = getattr(torch.cpu, name, None)
+        try:
+            if probe is not None and probe():
+                return True
+        except RuntimeError:
+            continue
+    return False
+
+
+# CPU: small buckets waste little on padding and cost little per call (16 texts encoded 16% faster than 64
+# on 2 cores, fp32 and bf16 alike). GPU: larger calls keep it busy.
 CPU_BUCKETING = Bucketing(max_texts=32, max_tokens=512)
-CPU_INFERENCE_BUCKETING = Bucketing(max_texts=64, max_tokens=8192)
+CPU_INFERENCE_BUCKETING = Bucketing(max_texts=16, max_tokens=4096)
 GPU_BUCKETING = Bucketing(max_texts=256, max_tokens=65536)
 GPU_INFERENCE_BUCKETING = Bucketing(max_texts=512, max_tokens=131072)
 
@@ -54,10 +92,11 @@ def pick_runtime(precision: str, device: str | None = None, quiet: bool = False)
                 f"note: trainer.precision={precision} applies on GPU only; training in fp32 on CPU",
                 file=sys.stderr,
             )
-        return Runtime(dev, None, CPU_BUCKETING, CPU_INFERENCE_BUCKETING)
+        inference = torch.bfloat16 if precision in ("auto", "bf16") and cpu_has_native_bf16() else None
+        return Runtime(dev, None, CPU_BUCKETING, CPU_INFERENCE_BUCKETING, inference)
     dtype: torch.dtype | None
     if precision == "auto":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     else:
         dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    return Runtime(dev, dtype, GPU_BUCKETING, GPU_INFERENCE_BUCKETING)
+    return Runtime(dev, dtype, GPU_BUCKETING, GPU_INFERENCE_BUCKETING, dtype)

@@ -66,13 +66,18 @@ def test_evaluate_model_metrics_and_fingerprint(saved_model, dataset, tiny_model
 
 def test_encode_queries_and_passages(saved_model, dataset, tmp_path):
     encoder = BiEncoder.load(saved_model).eval()
-    result = encode_texts(saved_model, dataset["valid"], tmp_path / "q", quiet=True)
+    result = encode_texts(saved_model, dataset["valid"], tmp_path / "q", precision="fp32", quiet=True)
     assert result.kind == "query" and result.embeddings.endswith("q.npy")
     vectors = np.load(result.embeddings)
     ids = json.loads(Path(result.ids).read_text())
     texts = [json.loads(line)["query_text"] for line in dataset["valid"].read_text().splitlines()]
     assert vectors.shape == (len(texts), 48) and len(ids) == len(texts) and ids[0] == "Q1000"
     assert np.allclose(vectors, encoder.encode(texts, "query").numpy(), atol=1e-5)
+
+    # bf16 encoding (what `auto` picks on a CPU with native bf16) stays close to fp32
+    result = encode_texts(saved_model, dataset["valid"], tmp_path / "q16", precision="bf16", quiet=True)
+    cosines = (np.load(result.embeddings) * vectors).sum(axis=1)
+    assert cosines.min() > 0.999
 
     result = encode_texts(saved_model, dataset["corpus"], tmp_path / "p.npy", quiet=True)
     assert result.kind == "passage" and np.load(result.embeddings).shape[0] == result.count == 32
