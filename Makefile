@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 
-.PHONY: setup setup-services test test-slow bench lint demo clean
+.PHONY: setup setup-services test test-slow bench lint demo images clean
 
 setup: $(STAMP) setup-services
 
@@ -36,6 +36,8 @@ bench: setup
 	$(BIN)/python benchmarks/data_stages.py
 	$(BIN)/python benchmarks/sweep_overhead.py
 	$(BIN)/python benchmarks/sweep_bayes_vs_random.py
+	$(BIN)/python benchmarks/pipeline_s3_overhead.py
+	$(BIN)/python benchmarks/train_speed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,6 +47,11 @@ lint: $(STAMP)
 # train+valid → test metrics against BM25 and the zero-shot base model → merged model (offline base model).
 demo: $(STAMP)
 	$(BIN)/lex-dpr pipeline run --local --sample --storage $(DEMO)
+
+# The stage images (CPU and CUDA variants), built and pushed with docker or podman where one is installed;
+# IMAGE_REPOSITORY=registry.example.com/lexdpr picks the registry (see images/build.sh).
+images:
+	bash images/build.sh --push
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

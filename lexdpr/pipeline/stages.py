@@ -260,12 +260,12 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="train-best",
-        help="Train with the best parameters.",
+        help="Train with the best parameters on train + valid (valid/* then monitors fit, not selection).",
         argv=(
             "lex-dpr", "train",
             "--config", "{best_params}/best.yaml",
             "--quiet",
-            "data.pairs={pairs}/pairs_train.jsonl",
+            "data.pairs=[{pairs}/pairs_train.jsonl, {pairs}/pairs_train_valid.jsonl]",
             "data.valid_pairs={pairs}/pairs_train_valid.jsonl",
             "data.passages={corpus}/merged_corpus.jsonl",
             "out_dir={checkpoints}",

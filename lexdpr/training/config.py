@@ -74,8 +74,12 @@ class ModelConfig:
 class DataConfig:
     """Where the pairs and the corpus are, and how batches are made from them."""
 
-    pairs: str = field(
-        default="data/processed/pairs_train.jsonl", metadata={"help": "Training pairs (JSONL, DESIGN §3)."}
+    pairs: str | list[str] = field(
+        default="data/processed/pairs_train.jsonl",
+        metadata={
+            "help": "Training pairs (JSONL, DESIGN §3): one file or a list, e.g. "
+            "[pairs_train.jsonl, pairs_train_valid.jsonl] to train on train + valid."
+        },
     )
     valid_pairs: str | None = field(
         default="data/processed/pairs_train_valid.jsonl",

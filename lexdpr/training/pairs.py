@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,31 @@ def read_pairs(path: str | os.PathLike[str]) -> list[Pair]:
     return pairs
 
 
-def load_pairs(path: str | os.PathLike[str], corpus: Corpus, quiet: bool = False) -> list[Pair]:
+def load_training_pairs(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], corpus: Corpus, quiet: bool = False
+) -> list[Pair]:
+    """Training pairs of one file or of several in order (e.g. train + valid for the final training).
+
+    A query id in two files is an error: the files would overlap (the same file given twice, or a valid
+    split that is not disjoint from train), and the duplicate would be trained twice as often.
+    """
+    files = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if not files:
+        raise InputError("data.pairs", "no pairs file given")
+    pairs: list[Pair] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        for pair in _load_file(path, corpus, quiet):
+            first = seen.setdefault(pair.query_id, str(path))
+            if first != str(path):
+                raise InputError(
+                    str(path), f"also in {first}", record=f"query {pair.query_id}", field="query_id"
+                )
+            pairs.append(pair)
+    return pairs
+
+
+def _load_file(path: str | os.PathLike[str], corpus: Corpus, quiet: bool) -> list[Pair]:
     """Read pairs for training, keeping only ids the corpus has; pairs left without a positive are skipped."""
     pairs: list[Pair] = []
     dropped_negatives = skipped = 0

@@ -45,7 +45,14 @@ from lexdpr.training.grad_cache import contrastive_step
 from lexdpr.training.model_ref import base_settings
 from lexdpr.training.negatives import build_step_batch
 from lexdpr.training.optimization import build_optimizer, linear_schedule
-from lexdpr.training.pairs import Corpus, Pair, load_corpus, load_pairs, read_pairs, unique_queries
+from lexdpr.training.pairs import (
+    Corpus,
+    Pair,
+    load_corpus,
+    load_training_pairs,
+    read_pairs,
+    unique_queries,
+)
 from lexdpr.training.progress_bar import TrainingProgress
 from lexdpr.training.runtime import pick_runtime
 from lexdpr.training.sampler import NoSharedPositiveBatchSampler
@@ -332,7 +339,7 @@ def _run(
 def _prepare_data(config: TrainConfig, model: BiEncoder, quiet: bool) -> _TrainingData:
     d, t = config.data, config.trainer
     corpus = load_corpus(d.passages)
-    pairs = augment(load_pairs(d.pairs, corpus, quiet=quiet), d.multiply)
+    pairs = augment(load_training_pairs(d.pairs, corpus, quiet=quiet), d.multiply)
     query_tokens = model.tokenize([p.query_text for p in pairs], "query", d.num_workers)
 
     eval_path = d.eval_pairs or d.valid_pairs

@@ -154,3 +154,10 @@ def test_make_images_is_a_no_op_without_docker_or_podman(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert "neither docker nor podman" in done.stderr
+
+
+def test_make_images_runs_the_build_script_with_push() -> None:
+    root = BUILD.parents[1]
+    done = subprocess.run(["make", "-n", "images"], cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == ["bash images/build.sh --push"]

@@ -185,3 +185,13 @@ def test_the_sweep_file_default_is_shipped_in_the_image() -> None:
     default = PARAMS["sweep_file"].default
     assert default.startswith("/app/configs/")
     assert (root / "configs" / Path(default).name).is_file()
+
+
+def test_train_best_trains_on_train_and_valid_and_still_monitors_valid() -> None:
+    from lexdpr.training.config import TrainConfig, apply_overrides
+
+    argv = _bound(stage("train-best"))
+    overrides = [token for token in argv if "=" in token and not token.startswith("-")]
+    config = apply_overrides(TrainConfig(), overrides)
+    assert config.data.pairs == ["/in/pairs/pairs_train.jsonl", "/in/pairs/pairs_train_valid.jsonl"]
+    assert config.data.valid_pairs == "/in/pairs/pairs_train_valid.jsonl"
