@@ -14,12 +14,11 @@ Measured, each in its own subprocess (so peak memory is per measurement):
   included on both sides);
 - peak resident memory (ru_maxrss) of each subprocess.
 
-Measured on 2 pinned cores of an idle machine (H100 host CPU, `taskset -c 0,1`, OMP_NUM_THREADS=2; the
-multilingual-e5-small architecture with its tokenizer; batch 16, max_len 256, LoRA, 4 steps): lexdpr 1.70
-pairs/s, sentence-transformers 0.74 pairs/s (2.30x), peak RSS 7.4 GB vs 15.8 GB.
-Encoding 512 real law articles on the 2-core AMD EPYC (Zen 4, AVX512-BF16) dev machine, max_len 256:
-lexdpr 70.8 passages/s (bf16, what `auto` picks there) and 27.1 (fp32) vs sentence-transformers 23.4 (fp32):
-3.02x and 1.16x.
+Measured on the 2-core AMD EPYC (Zen 4, AVX512-BF16) dev machine, idle; multilingual-e5-small, batch 16,
+max_len 256, 6 steps: LoRA lexdpr 2.35 pairs/s vs sentence-transformers 1.05 (2.23x; peak RSS 7.4 vs
+17.2 GB); full fine-tuning 2.40 vs 1.07 (2.25x; 7.9 vs 12.5 GB). Encoding 512 real law articles: lexdpr
+70.8 passages/s (bf16, what `auto` picks there) and 27.1 (fp32) vs sentence-transformers 23.4 (fp32): 3.02x
+and 1.16x.
 
 `old_fit` is sentence-transformers' classic training loop; it needs no `datasets` package and has less
 overhead than its Trainer, so it is the stricter baseline. Data: law articles from `--laws-dir` as passages

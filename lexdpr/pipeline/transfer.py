@@ -131,24 +131,4 @@ def clear(uri: str) -> None:
             path.unlink()
         return
     uris = [uri] if storage.exists(uri) else [storage.join(uri, rel) for rel in files_under(uri)]
-    _delete_objects(uris)
-
-
-def _delete_objects(uris: list[str]) -> None:
-    # lexdpr.storage has no delete yet; this uses its client so configuration and errors stay the same.
-    if not uris:
-        return
-    by_bucket: dict[str, list[str]] = {}
-    for uri in uris:
-        loc = s3.S3Location.parse(uri)
-        by_bucket.setdefault(loc.bucket, []).append(loc.key)
-    client = s3._client()
-    for bucket, keys in by_bucket.items():
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start : start + 1000]
-            try:
-                client.delete_objects(
-                    Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
-                )
-            except Exception as exc:
-                raise s3._explain(f"s3://{bucket}/{chunk[0]}", exc) from None
+    s3.delete_uris(uris)

@@ -103,16 +103,6 @@ def s3_uri(uri: str) -> str:
     return "s3://" + uri[len("minio://") :] if uri.startswith("minio://") else uri
 
 
-def train_values(definition: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
-    """The best trial's full train config: fixed keys, constant parameters, then the trial's values."""
-    out = dict(definition.get("fixed") or {})
-    for key, entry in (definition.get("parameters") or {}).items():
-        if isinstance(entry, dict) and "value" in entry:
-            out[key] = entry["value"]
-    out.update(values)
-    return out
-
-
 def run(
     request: TuneRequest,
     say: Callable[[str], None],
@@ -137,7 +127,9 @@ def run(
         best = _tune_local(request, definition, folder / f"pipeline-{digest}.yaml", say, runner)
     else:
         best = _tune_katib(request, definition, f"lexdpr-{digest}", folder, say, api, sleep)
-    config = train_values(definition, best.values)
+    from lexdpr.sweep.sweep_file import parse_sweep
+
+    config = parse_sweep(definition, str(request.sweep_file)).train_values(best.values)
     storage.write_text(
         storage.join(request.out, "best.yaml"),
         "# the best trial's train config; `lex-dpr train --config best.yaml` trains it again\n"

@@ -367,6 +367,30 @@ def exists(uri: str) -> bool:
         raise _explain(uri, cause) from None
 
 
+def delete_uris(uris: list[str]) -> None:
+    """Delete objects, in batches of 1,000 keys per request (the S3 limit); missing keys are no error."""
+    by_bucket: dict[str, list[str]] = {}
+    for uri in uris:
+        loc = S3Location.parse(uri)
+        by_bucket.setdefault(loc.bucket, []).append(loc.key)
+    for bucket, keys in by_bucket.items():
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            try:
+                response = _client().delete_objects(
+                    Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+                )
+            except Exception as exc:
+                raise _explain(f"s3://{bucket}/{chunk[0]}", exc) from None
+            errors = response.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise StorageError(
+                    f"s3://{bucket}/{first.get('Key')}: not deleted ({first.get('Code')}: {first.get('Message')})"
+                    + (f" and {len(errors) - 1} more" if len(errors) > 1 else "")
+                )
+
+
 def list_uris(prefix_uri: str, recursive: bool = True) -> list[str]:
     """Object URIs under a prefix: all of them, or (`recursive=False`) only those not in a sub-"folder"."""
     loc = S3Location.parse(prefix_uri)

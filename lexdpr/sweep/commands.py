@@ -237,7 +237,7 @@ def best(
     out(f"checkpoint: {row.best_checkpoint or '(none recorded)'}")
     if row.run_folder:
         out(f"run folder: {row.run_folder}")
-    overrides = " ".join(shlex.quote(f"{k}={v}") for k, v in _train_values(engine.spec, row))
+    overrides = " ".join(shlex.quote(f"{k}={v}") for k, v in engine.spec.train_values(row.values).items())
     out(f"train it again: lex-dpr train {overrides}")
     if export is not None:
         out(f"exported the merged model to {_export(row, Path(export))}")
@@ -312,13 +312,6 @@ def _check_unchanged(source: str, file_spec: SweepSpec, stored: SweepSpec) -> No
         f"{source} differs from sweep {stored.sweep_id} as it was created ({', '.join(changed)}); a sweep keeps "
         f"its definition. To sweep the edited file, delete its sweep_id line and run `lex-dpr sweep --config {source}`"
     )
-
-
-def _train_values(spec: SweepSpec, row: TrialRow) -> list[tuple[str, Any]]:
-    values = dict(spec.fixed)
-    values.update({k: p.values[0] for k, p in spec.parameters.items() if p.is_constant})
-    values.update(row.values)
-    return list(values.items())
 
 
 def _export(row: TrialRow, target: Path) -> Path:

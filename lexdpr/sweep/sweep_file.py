@@ -190,6 +190,13 @@ class SweepSpec:
         """The parameters that vary (constants excluded)."""
         return {k: p for k, p in self.parameters.items() if not p.is_constant}
 
+    def train_values(self, trial_values: Mapping[str, Any]) -> dict[str, Any]:
+        """A trial's whole train config: the fixed keys, then the constant parameters, then its own values."""
+        out = dict(self.fixed)
+        out.update({k: p.values[0] for k, p in self.parameters.items() if p.is_constant})
+        out.update(trial_values)
+        return out
+
     def definition(self) -> dict[str, Any]:
         """What defines the search (method, metric, space, fixed values, early termination): two files
         describe the same sweep exactly when their definitions are equal."""

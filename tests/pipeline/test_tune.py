@@ -70,11 +70,6 @@ def test_a_sweep_over_base_models_keeps_its_models_and_minio_uris_become_s3(tmp_
     assert definition["fixed"]["data.pairs"] == "s3://mlpipeline/v2/artifacts/x/pairs_train.jsonl"
 
 
-def test_train_values_are_fixed_then_constants_then_the_trials_values() -> None:
-    definition = {"fixed": {"a": 1, "b": 2}, "parameters": {"c": {"value": 3}, "d": {"values": [4, 5]}}}
-    assert tune.train_values(definition, {"d": 5, "b": 9}) == {"a": 1, "b": 9, "c": 3, "d": 5}
-
-
 def test_bad_requests_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--backend"):
         tune.run(request(tmp_path, backend="slurm"), print)

@@ -273,3 +273,12 @@ def test_forked_workers_never_share_the_parents_connections(s3_bucket: str) -> N
         for uri, data in zip(chunk, got, strict=True):
             assert data == expected[uris.index(uri)], (uri, data[:40])
     assert read_bytes(uris[0]) == expected[0]  # and the parent's own connections still work
+
+
+def test_delete_uris_removes_just_those_objects(s3_bucket: str) -> None:
+    uris = [f"{s3_bucket}/del/{name}" for name in ("a.json", "b.json", "sub/c.json")]
+    for uri in uris:
+        write_text(uri, "{}")
+    s3_module.delete_uris([uris[0], uris[2], f"{s3_bucket}/del/never-written.json"])
+    assert list_files(f"{s3_bucket}/del", "**/*") == [uris[1]]
+    s3_module.delete_uris([])  # nothing to do is fine

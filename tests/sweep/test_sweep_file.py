@@ -309,3 +309,25 @@ def test_the_preset_reads_the_same_with_yaml_1_1() -> None:
     import yaml
 
     assert yaml.safe_load(PRESET_YAML) == YAML(typ="safe", pure=True).load(PRESET_YAML)
+
+
+def test_train_values_are_fixed_then_constants_then_the_trials_values() -> None:
+    spec = parse(
+        """
+        method: random
+        metric: {name: eval/ndcg_at_10, goal: maximize}
+        fixed: {trainer.epochs: 2, data.batch_size: 16}
+        parameters:
+          trainer.temperature: {value: 0.05}
+          model.peft.r: {values: [8, 16]}
+          trainer.lr: {min: 1.0e-5, max: 1.0e-3, distribution: log_uniform_values}
+        """
+    )
+    values = spec.train_values({"trainer.lr": 3e-4, "model.peft.r": 8, "data.batch_size": 32})
+    assert values == {
+        "trainer.epochs": 2,
+        "data.batch_size": 32,
+        "trainer.temperature": 0.05,
+        "model.peft.r": 8,
+        "trainer.lr": 3e-4,
+    }
