@@ -57,11 +57,18 @@ def detect_kind(doc: Any) -> SourceKind | None:
 
 
 def load_json_document(uri: str, display: str) -> Any:
-    """Parse one JSON file; every way it can be unreadable becomes an `InputError` naming the file."""
+    """Read and parse one JSON file; every way it can be unreadable becomes an `InputError` naming the file."""
     try:
         raw = storage.read_bytes(uri)
     except StorageError as exc:
-        raise InputError(display, str(exc).split(": ", 1)[-1]) from None
+        raw = exc
+    return parse_json_document(raw, display)
+
+
+def parse_json_document(raw: bytes | StorageError, display: str) -> Any:
+    """Parse a JSON file's bytes (or report the error that reading it raised) as an `InputError`."""
+    if isinstance(raw, StorageError):
+        raise InputError(display, str(raw).split(": ", 1)[-1])
     if not raw.strip():
         raise InputError(display, "the file is empty")
     try:
@@ -89,10 +96,11 @@ def run(config: PreprocessConfig) -> RunReport:
     files = storage.list_files(config.src_dir, config.glob)
     if not files:
         raise StorageError(f"{config.src_dir}: no files match {config.glob!r}")
-    for uri in track(files, "parsing laws and admin rules", quiet=config.quiet):
+    contents = storage.read_many(files)
+    for uri, raw in track(contents, "parsing laws and admin rules", total=len(files), quiet=config.quiet):
         name = relative_name(uri, config.src_dir)
         try:
-            doc = load_json_document(uri, name)
+            doc = parse_json_document(raw, name)
             kind = detect_kind(doc)
             if kind is None:
                 raise InputError(

@@ -54,7 +54,15 @@ def content_hash(uri: str) -> str:
     if not is_folder(uri):
         return _file_digest(uri)
     digest = hashlib.sha256()
-    for rel in files_under(uri):
+    names = files_under(uri)
+    if storage.is_s3(uri):  # many small objects: read them ahead in parallel
+        contents = storage.read_many([storage.join(uri, rel) for rel in names])
+        for rel, (_, raw) in zip(names, contents, strict=True):
+            if isinstance(raw, StorageError):
+                raise raw
+            digest.update(f"{rel}\0{hashlib.sha256(raw).hexdigest()}\n".encode())
+        return digest.hexdigest()
+    for rel in names:
         digest.update(f"{rel}\0{_file_digest(storage.join(uri, rel))}\n".encode())
     return digest.hexdigest()
 

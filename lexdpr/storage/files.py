@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,6 +54,38 @@ def read_bytes(uri: str | os.PathLike[str]) -> bytes:
         raise StorageError(f"{path}: is a folder, expected a file") from None
     except PermissionError:
         raise StorageError(f"{path}: permission denied") from None
+
+
+def read_many(uris: Sequence[str], workers: int = 16) -> Iterator[tuple[str, bytes | StorageError]]:
+    """Each URI with its content, or the `StorageError` that reading it raised, in the order given.
+
+    Why: small S3 objects cost a round trip each, so reading thousands one after the other leaves the link
+    idle; here up to `2 × workers` S3 reads run ahead of the consumer in threads (the window bounds the
+    memory held). Local files are read as they are consumed. Errors are returned, not raised, so a caller
+    can report a bad file and go on with the next.
+    """
+
+    def attempt(uri: str) -> bytes | StorageError:
+        try:
+            return read_bytes(uri)
+        except StorageError as exc:
+            return exc
+
+    if not any(is_s3(uri) for uri in uris):
+        for uri in uris:
+            yield uri, attempt(uri)
+        return
+    pending = iter(uris)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="lexdpr-read") as pool:
+        window: deque[tuple[str, Future[bytes | StorageError]]] = deque(
+            (uri, pool.submit(attempt, uri)) for uri in itertools.islice(pending, 2 * max(1, workers))
+        )
+        while window:
+            uri, future = window.popleft()
+            following = next(pending, None)
+            if following is not None:
+                window.append((following, pool.submit(attempt, following)))
+            yield uri, future.result()
 
 
 def read_text(uri: str | os.PathLike[str]) -> str:

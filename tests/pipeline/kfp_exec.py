@@ -96,13 +96,22 @@ def run_compiled(
         container = executors[label]["container"]
         types = component.get("inputDefinitions", {}).get("parameters", {})
         params = {}
-        for key, source in task.get("inputs", {}).get("parameters", {}).items():
+        task_params = task.get("inputs", {}).get("parameters", {})
+        # pipelinechannel--… inputs: what the driver substitutes into the task's constant values
+        channels = {
+            key: str(args[source["componentInputParameter"]])
+            for key, source in task_params.items()
+            if key.startswith("pipelinechannel--") and "componentInputParameter" in source
+        }
+        for key, source in task_params.items():
             if key not in types:
                 continue  # pipelinechannel--… and base_image: the driver's own inputs
             if "componentInputParameter" in source:
                 value = args[source["componentInputParameter"]]
             else:
                 value = source["runtimeValue"]["constant"]
+                if isinstance(value, str):
+                    value = _PARAM.sub(lambda m, bound=channels: bound[m.group(1)], value)
             if constants and key in constants:
                 value = constants[key]
             params[key] = _remount(_format(value, types[key]["parameterType"]), mounts)

@@ -186,3 +186,15 @@ def test_join_keeps_s3_uris_and_local_paths() -> None:
     assert join("s3://bucket/data/", "/raw/", "x.json") == "s3://bucket/data/raw/x.json"
     assert join("s3://bucket", "x.json") == "s3://bucket/x.json"
     assert join("data", "raw", "x.json") == str(Path("data", "raw", "x.json"))
+
+
+def test_read_many_reads_local_files_in_order_and_returns_errors_in_place(tmp_path: Path) -> None:
+    from lexdpr.storage import read_many
+
+    (tmp_path / "a.json").write_bytes(b"A")
+    (tmp_path / "b.json").write_bytes(b"B")
+    asked = [str(tmp_path / "b.json"), str(tmp_path / "gone.json"), str(tmp_path / "a.json")]
+    got = list(read_many(asked))
+    assert [uri for uri, _ in got] == asked
+    assert got[0][1] == b"B" and got[2][1] == b"A"
+    assert isinstance(got[1][1], StorageError) and "no such file" in str(got[1][1])

@@ -282,3 +282,20 @@ def test_delete_uris_removes_just_those_objects(s3_bucket: str) -> None:
     s3_module.delete_uris([uris[0], uris[2], f"{s3_bucket}/del/never-written.json"])
     assert list_files(f"{s3_bucket}/del", "**/*") == [uris[1]]
     s3_module.delete_uris([])  # nothing to do is fine
+
+
+def test_read_many_keeps_the_order_and_returns_errors_in_place(s3_bucket: str) -> None:
+    from lexdpr.storage import read_many
+
+    uris = [f"{s3_bucket}/many/{n:03d}.json" for n in range(40)]
+    for n, uri in enumerate(uris):
+        write_text(uri, f'{{"n": {n}}}')
+    missing = f"{s3_bucket}/many/missing.json"
+    asked = [*uris[:20], missing, *uris[20:]]
+    got = list(read_many(asked, workers=4))
+    assert [uri for uri, _ in got] == asked
+    for uri, content in got:
+        if uri == missing:
+            assert isinstance(content, StorageError) and "missing.json" in str(content)
+        else:
+            assert content == f'{{"n": {int(uri[-8:-5])}}}'.encode()
