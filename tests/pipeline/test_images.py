@@ -5,6 +5,7 @@ variants the pipeline pulls."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -158,6 +159,14 @@ def test_make_images_is_a_no_op_without_docker_or_podman(tmp_path: Path) -> None
 
 def test_make_images_runs_the_build_script_with_push() -> None:
     root = BUILD.parents[1]
-    done = subprocess.run(["make", "-n", "images"], cwd=root, capture_output=True, text=True, check=False)
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "images"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines() == ["bash images/build.sh --push"]
