@@ -1,7 +1,8 @@
 """Training and encoding speed of lexdpr against sentence-transformers, on the same model and data.
 
-    .venv/bin/python benchmarks/train_speed.py                      # multilingual-e5-small, ~5 min on 2 cores
+    .venv/bin/python benchmarks/train_speed.py                      # multilingual-e5-small, ~12 min on 2 cores
     .venv/bin/python benchmarks/train_speed.py --model /path/to/model --steps 10 --batch-size 32
+    .venv/bin/python benchmarks/train_speed.py --modes accum        # what GradCache accumulation costs
 
 Measured, each in its own subprocess (so peak memory is per measurement):
 - training pairs/s of `lexdpr.training.train` vs `SentenceTransformer.old_fit` with
@@ -10,15 +11,16 @@ Measured, each in its own subprocess (so peak memory is per measurement):
   (`data.hard_negative_ratio = B / (2B − 1)` gives exactly B hard negatives for B queries), and a batch sampler
   that keeps queries with a shared positive apart on both sides. Pairs/s is timed from the second step to the
   last, so start-up (model load, tokenization) is not counted for either;
-- corpus encoding passages/s of lexdpr's evaluation encoder vs `SentenceTransformer.encode` (tokenization
-  included on both sides);
+- corpus encoding passages/s of lexdpr's evaluation encoder (precision `auto` and fp32) vs
+  `SentenceTransformer.encode` in fp32 (tokenization included on both sides);
+- with `--modes accum`, lexdpr alone: one batch of B against B/4 queries × 4 accumulated micro-batches;
 - peak resident memory (ru_maxrss) of each subprocess.
 
 Measured on the 2-core AMD EPYC (Zen 4, AVX512-BF16) dev machine, idle; multilingual-e5-small, batch 16,
 max_len 256, 6 steps: LoRA lexdpr 2.35 pairs/s vs sentence-transformers 1.05 (2.23x; peak RSS 7.4 vs
 17.2 GB); full fine-tuning 2.40 vs 1.07 (2.25x; 7.9 vs 12.5 GB). Encoding 512 real law articles: lexdpr
 70.8 passages/s (bf16, what `auto` picks there) and 27.1 (fp32) vs sentence-transformers 23.4 (fp32): 3.02x
-and 1.16x.
+and 1.16x. `--modes accum` (GradCache, LoRA, logical batch 16): 2.39 pairs/s as 1 x 16, 1.44 as 4 x 4 (1.66x).
 
 `old_fit` is sentence-transformers' classic training loop; it needs no `datasets` package and has less
 overhead than its Trainer, so it is the stricter baseline. Data: law articles from `--laws-dir` as passages
@@ -135,7 +137,8 @@ def worker_lexdpr_train(args: dict[str, Any]) -> dict[str, Any]:
     from lexdpr.training.config import load_config
     from lexdpr.training.trainer import train
 
-    b = args["batch_size"]
+    b = args["batch_size"]  # the logical batch: `accumulation` micro-batches of b / accumulation queries
+    k = args.get("accumulation", 1)
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(
             None,
@@ -148,7 +151,8 @@ def worker_lexdpr_train(args: dict[str, Any]) -> dict[str, Any]:
                 "data.valid_pairs=null",
                 "data.eval_pairs=null",
                 f"data.passages={args['passages']}",
-                f"data.batch_size={b}",
+                f"data.batch_size={b // k}",
+                f"trainer.gradient_accumulation_steps={k}",
                 f"data.hard_negative_ratio={b / (2 * b - 1)}",
                 f"trainer.max_steps={args['steps']}",
                 "trainer.lr=2e-5",
@@ -302,7 +306,7 @@ def main() -> None:
     parser.add_argument("--passages", help="real corpus JSONL (with --pairs)")
     parser.add_argument("--laws-dir", type=Path, default=SHARED / "laws")
     parser.add_argument("--precedents-dir", type=Path, default=SHARED / "precedents")
-    parser.add_argument("--modes", default="lora,full,encode", help="comma list of lora, full, encode")
+    parser.add_argument("--modes", default="lora,full,encode", help="comma list of lora, full, encode, accum")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="how steps are timed")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -364,6 +368,16 @@ def main() -> None:
                 f"{theirs['pairs_per_s']:.2f} pairs/s (median step {theirs['median_pairs_per_s']:.2f}, peak "
                 f"{theirs['peak_rss_mb']:.0f} MB) | speed-up {ours['pairs_per_s'] / theirs['pairs_per_s']:.2f}x "
                 f"(median {ours['median_pairs_per_s'] / theirs['median_pairs_per_s']:.2f}x)",
+                flush=True,
+            )
+        if "accum" in args.modes.split(","):
+            # GradCache costs a second forward of each micro-batch: expect ~1.3x the time of one big batch
+            plain = _run_worker("worker_lexdpr_train", {**common, "lora": True})
+            accum = _run_worker("worker_lexdpr_train", {**common, "lora": True, "accumulation": 4})
+            print(
+                f"accumulation (LoRA, logical batch {args.batch_size}): 1 x {args.batch_size} "
+                f"{plain['pairs_per_s']:.2f} pairs/s | 4 x {args.batch_size // 4} {accum['pairs_per_s']:.2f} "
+                f"pairs/s | cost of GradCache {plain['pairs_per_s'] / accum['pairs_per_s']:.2f}x",
                 flush=True,
             )
         if "encode" not in args.modes.split(","):
