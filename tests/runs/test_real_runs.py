@@ -92,8 +92,9 @@ def test_list_shows_every_run_newest_first(real_runs: RealRuns) -> None:
     healthy = rows[-1]
     result = real_runs.results["healthy"]
     assert "finished" in healthy and f"{result.steps}/{result.steps}" in healthy
-    assert f"{result.best_metrics['eval/ndcg_at_10']:.4f} @{result.steps}" in healthy
-    assert "checkpoint-" in healthy
+    best_step = int(result.best_checkpoint.name.rsplit("-", 1)[1])
+    assert f"{result.best_metrics['eval/ndcg_at_10']:.4f} @{best_step}" in healthy
+    assert f"checkpoint-{best_step}" in healthy
 
 
 def test_show_prints_state_checkpoints_metrics_config_and_verdict(real_runs: RealRuns) -> None:
