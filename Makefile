@@ -32,12 +32,14 @@ test: setup
 test-slow: setup
 	$(BIN)/pytest -q -m slow
 
+# Every benchmark, each printing its figures: about an hour on 2 idle cores (train_quality alone ~25 min).
 bench: setup
 	$(BIN)/python benchmarks/data_stages.py
 	$(BIN)/python benchmarks/sweep_overhead.py
 	$(BIN)/python benchmarks/sweep_bayes_vs_random.py
 	$(BIN)/python benchmarks/pipeline_s3_overhead.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/train_quality.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
