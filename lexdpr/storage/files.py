@@ -15,6 +15,7 @@ import functools
 import itertools
 import os
 import re
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -132,19 +133,88 @@ def atomic_local_file(path: Path) -> Iterator[BinaryIO]:
     _fsync_dir(path.parent)
 
 
+@contextlib.contextmanager
+def atomic_local_folder(target: Path, *, replace: bool = True) -> Iterator[Path]:
+    """Yield an empty temp folder next to `target`; publish it as `target` when the block succeeds.
+
+    Readers see the old folder or the complete new one, never a part: the files are flushed to disk, given
+    the modes a plain mkdir/open would (mkdtemp makes 0700), and the folder is renamed into place. On any
+    error the temp folder is removed. With `replace`, an existing `target` is moved aside and deleted after
+    the swap (put back if the swap fails); without, an existing `target` wins and ours is discarded — how
+    concurrent builders of the same folder (e.g. a shared model cache) settle, as they write the same bytes.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        _publish_folder(tmp, target, replace)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _publish_folder(tmp: Path, target: Path, replace: bool) -> None:
+    _make_readable(tmp)
+    _fsync_tree(tmp)
+    if target.exists() and not target.is_dir():
+        raise StorageError(f"{target}: exists and is not a folder; refusing to replace it")
+    if target.exists() and replace:
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        aside = old / target.name
+        os.rename(target, aside)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):  # put the previous folder back rather than lose it
+                os.rename(aside, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)  # another process published it first
+    _fsync_dir(target.parent)
+
+
+def _make_readable(folder: Path) -> None:
+    folder.chmod(0o777 & ~_umask())
+    for path in folder.rglob("*"):
+        path.chmod(0o777 & ~_umask() if path.is_dir() else _new_file_mode())
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file before the rename publishes them, so a crash cannot expose empty files."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(folder)
+
+
 @functools.cache
-def _new_file_mode() -> int:
-    """0666 less the process umask (read from /proc where possible: `os.umask` is not thread-safe)."""
+def _umask() -> int:
+    """The process umask, read from /proc where possible (`os.umask` is not thread-safe)."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
                 if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
+                    return int(line.split()[1], 8)
     except (OSError, ValueError):
         pass
     mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _new_file_mode() -> int:
+    """0666 less the process umask."""
+    return 0o666 & ~_umask()
 
 
 def _fsync_dir(folder: Path) -> None:

