@@ -76,8 +76,10 @@ def test_check_exit_codes_and_output(real_runs: RealRuns) -> None:
     for run in ("lrtoohigh", "overfitting", "nanloss"):
         assert f"FAIL run {run}" in text
     assert "PASS run healthy" in text and "1 of 4 runs passed" in text
-    # thresholds are configurable: tolerate everything the overfitting run does wrong
-    lenient = ["overfit_rise=100", "gap_growth=100"]
+    # thresholds are configurable: tolerate everything the overfitting run does wrong. Whether its best
+    # evaluation beats step 0 before it overfits depends on the CPU's rounding (it did on one machine and
+    # missed by 0.0006 on another), so the tolerance covers that rule too.
+    lenient = ["overfit_rise=100", "gap_growth=100", "min_improvement=-1"]
     assert commands.check(real_runs.root, ["overfitting"], thresholds=lenient, console=console()) == 0
 
 
