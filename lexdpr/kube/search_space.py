@@ -264,8 +264,10 @@ def _constant(spec: SweepSpec, key: str) -> Any:
 def _objective(spec: SweepSpec) -> dict[str, Any]:
     """Objective plus the additional metrics the trainer prints, each with how Katib reduces it.
 
-    The objective is the best value seen (`max`/`min`, Katib's default, written out): the trainer keeps its best
-    checkpoint by eval/ndcg_at_10, so "the trial's value" is its best evaluation, as in the local sweep.
+    Every metric is reduced with `latest`: a finished trainer prints its best checkpoint's metrics (by
+    eval/ndcg_at_10) last, so the trial's value is the metric of the model `sweep best --export` would export,
+    as in the local sweep. `max`/`min` (Katib's default) would count step 0 too, the untrained base model
+    that every trial shares, and would mix metrics of different checkpoints.
     """
     objective = spec.metric.name
     k_values = spec.fixed.get("trainer.k_values", TrainConfig().trainer.k_values)
@@ -274,8 +276,7 @@ def _objective(spec: SweepSpec) -> dict[str, Any]:
         candidates.insert(0, "eval/ndcg_at_10")
     additional = [m for m in candidates if m != objective]
     goal = spec.metric.goal
-    strategies = [{"name": objective, "value": "max" if goal == "maximize" else "min"}]
-    strategies += [{"name": m, "value": "latest"} for m in additional]
+    strategies = [{"name": m, "value": "latest"} for m in (objective, *additional)]
     return {
         "type": goal,
         "objectiveMetricName": objective,

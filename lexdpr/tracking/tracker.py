@@ -36,6 +36,16 @@ class RunTracker:
         if self.echo_stdout:
             print_metrics(metrics)
 
+    def echo_result(self, metrics: Mapping[str, Any]) -> None:
+        """Print the run's result (its best checkpoint's metrics) as the last metric lines on stdout.
+
+        Katib reduces each metric with the `latest` strategy, so these lines make the trial's value the
+        metric at the best checkpoint, the model a sweep exports, as the local sweep does. `max` over every
+        evaluation would also count step 0, the untrained base model, which every trial shares.
+        """
+        if self.echo_stdout:
+            print_metrics(metrics)
+
     def finish(self, state: str, **fields: Any) -> None:
         """Record the final state (finished | failed | crashed) and close W&B."""
         self.folder.update(state=state, **fields)

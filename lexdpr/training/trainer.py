@@ -10,6 +10,7 @@ from `lexdpr.tracking`. What this module owns is the order of things and resumin
   ends with the metrics an uninterrupted run would have had;
 - evaluation (and a checkpoint) happens every `trainer.eval_steps` steps, or at each epoch's end, and at the
   last step; rotation keeps the best checkpoint by eval/ndcg_at_10 and the newest `trainer.keep_last`;
+- a finished run prints its best checkpoint's metrics last on stdout: a Katib trial's value (`latest`);
 - SIGTERM/SIGINT save a checkpoint and stop (see `signals`); a non-finite loss stops the run as `failed`.
 """
 
@@ -319,6 +320,8 @@ def _run(
         "best_checkpoint": str(best.path.resolve()) if best else None,
         "final_metrics": _numbers(last_metrics),
     }
+    if best is not None:
+        tracker.echo_result(best.state.get("metrics", {}))
     tracker.finish("finished", step=position.step, **summary)
     return TrainResult(
         state="finished",

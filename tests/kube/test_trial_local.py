@@ -26,6 +26,7 @@ from lexdpr.kube.katib_check import experiment_errors
 from lexdpr.kube.metrics import collect_observation_log, reduce
 from lexdpr.kube.schemas import KubernetesSchemas
 from lexdpr.sweep.sweep_file import parse_sweep
+from lexdpr.training.checkpoint import best_checkpoint, list_checkpoints
 from tests.conftest_models import build_tiny_bert, make_dataset
 from tests.kube.trial_runner import PodPaths, completed_marker, run_trial, trial_command
 
@@ -111,8 +112,14 @@ def test_the_trial_command_trains_and_katibs_collector_reads_its_stdout(
     ]
     logged = [e["eval"]["ndcg_at_10"] for e in events if "eval" in e]
     parsed = [float(log.value) for log in logs if log.name == "eval/ndcg_at_10"]
-    assert parsed == pytest.approx(logged) and parsed
-    assert reduce(logs, "eval/ndcg_at_10", "max") == pytest.approx(max(logged))
+    # every evaluation, then the best checkpoint's value once more (the trial's result)
+    best = best_checkpoint(list_checkpoints(folder / "bi_encoder"))
+    assert best is not None
+    best_metrics = best.state["metrics"]
+    assert parsed[:-1] == pytest.approx(logged) and len(parsed) == len(logged) + 1
+    strategies = {s["name"]: s["value"] for s in spec["objective"]["metricStrategies"]}
+    for name in names:  # each metric as Katib stores it = its value at the best checkpoint, step 0 ignored
+        assert reduce(logs, name, strategies[name]) == pytest.approx(best_metrics[name], rel=1e-5), name
     assert {log.name for log in logs} == {
         "eval/ndcg_at_10",
         "eval/recall_at_10",

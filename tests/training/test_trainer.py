@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from lexdpr.errors import ConfigError
+from lexdpr.tracking.stdout_metrics import metric_lines
 from lexdpr.training import trainer as trainer_module
 from lexdpr.training.checkpoint import list_checkpoints
 from lexdpr.training.config import config_to_dict, load_config
@@ -68,13 +69,18 @@ def test_training_run_writes_the_run_folder_and_checkpoints(train_overrides, tmp
     assert set(train_lines[0]["train"]) == {"loss", "lr", "grad_norm", "epoch"}
     assert train_lines[-1]["train"]["epoch"] == pytest.approx(2.0)
 
-    out = capsys.readouterr().out
-    assert out.count("eval/ndcg_at_10=") == 5 and "valid/loss=" in out
-    assert "eval/fingerprint" not in out
-
     root = tmp_path / "out" / "bi_encoder"
     kept = [c.step for c in list_checkpoints(root)]
     best = max(list_checkpoints(root), key=lambda c: (c.metric, c.step))
+
+    # five evaluations, then the best checkpoint's metrics once more: the result Katib reads (`latest`)
+    out = capsys.readouterr().out.splitlines()
+    assert sum(
+        line.startswith("eval/ndcg_at_10=") for line in out
+    ) == 6 and "eval/fingerprint" not in "".join(out)
+    result_lines = out[-len(metric_lines(result.best_metrics)) :]
+    assert result_lines == metric_lines(result.best_metrics) and "valid/loss" in result.best_metrics
+    assert f"eval/ndcg_at_10={best.metric:.6g}" in result_lines
     assert kept == sorted({best.step, 14})  # the best and the last one
     assert result.best_checkpoint == best.path
     assert {
