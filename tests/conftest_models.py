@@ -44,7 +44,9 @@ def tiny_vocabulary(pre_tokenizer: Any) -> dict[str, int]:
     """Special tokens, every word of KOREAN_SENTENCES, and every character alone and as a `##` suffix
     (so any text made of those characters tokenizes), in sorted order: the same ids in every process."""
     words = {w for s in KOREAN_SENTENCES for w, _ in pre_tokenizer.pre_tokenize_str(s)}
-    chars = {c for s in KOREAN_SENTENCES for c in s if not c.isspace()} | set(string.ascii_letters + string.digits)
+    chars = {c for s in KOREAN_SENTENCES for c in s if not c.isspace()} | set(
+        string.ascii_letters + string.digits
+    )
     pieces = sorted(words | chars | {f"##{c}" for c in chars})
     return {token: i for i, token in enumerate([*SPECIAL_TOKENS, *pieces])}
 
