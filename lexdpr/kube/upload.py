@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from lexdpr.errors import LexDprError
-from lexdpr.storage import join, write_bytes
+from lexdpr.storage import join, write_file
 
 
 def upload_tree(folder: Path, destination: str) -> int:
@@ -21,7 +21,7 @@ def upload_tree(folder: Path, destination: str) -> int:
     count = 0
     for path in sorted(folder.rglob("*")):
         if path.is_file() and not path.is_symlink():
-            write_bytes(join(destination, *path.relative_to(folder).parts), path.read_bytes())
+            write_file(join(destination, *path.relative_to(folder).parts), path)
             count += 1
     return count
 

@@ -120,13 +120,13 @@ def download(uri: str, target: Path) -> Path:
 def upload(source: Path, uri: str) -> None:
     """Copy a local file or folder to storage: regular files only, as object stores have no links."""
     if source.is_file():
-        storage.write_bytes(uri, source.read_bytes())
+        storage.write_file(uri, source)
         return
     for folder, _, names in sorted(os.walk(source)):
         for name in sorted(names):
             path = Path(folder, name)
             if path.is_file() and not path.is_symlink():
-                storage.write_bytes(storage.join(uri, path.relative_to(source).as_posix()), path.read_bytes())
+                storage.write_file(storage.join(uri, path.relative_to(source).as_posix()), path)
 
 
 def clear(uri: str) -> None:

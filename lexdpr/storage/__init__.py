@@ -13,6 +13,7 @@ from lexdpr.storage.files import (
     read_many,
     read_text,
     write_bytes,
+    write_file,
     write_text,
 )
 from lexdpr.storage.jsonl import read_jsonl, write_jsonl
@@ -28,6 +29,7 @@ __all__ = [
     "read_many",
     "read_text",
     "write_bytes",
+    "write_file",
     "write_jsonl",
     "write_text",
 ]

@@ -110,6 +110,15 @@ def write_text(uri: str | os.PathLike[str], text: str) -> None:
     write_bytes(uri, text.encode("utf-8"))
 
 
+def write_file(uri: str | os.PathLike[str], source: Path) -> None:
+    """Copy the local file `source` to `uri` atomically, streamed: model weights are not read into memory."""
+    if is_s3(uri):
+        s3.upload_file(source, str(uri))
+        return
+    with atomic_local_file(Path(uri)) as handle, open(source, "rb") as src:
+        shutil.copyfileobj(src, handle, 1 << 20)
+
+
 @contextlib.contextmanager
 def atomic_local_file(path: Path) -> Iterator[BinaryIO]:
     """Yield a binary handle to a temp file next to `path`; rename it into place on success.

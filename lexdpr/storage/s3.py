@@ -332,6 +332,18 @@ def download_file(uri: str, path: str | os.PathLike[str]) -> None:
         raise _explain(uri, _diagnose(loc, exc)) from None
 
 
+def upload_file(path: str | os.PathLike[str], uri: str) -> None:
+    """Store a local file as the object `uri`, streamed from disk (multipart in parallel when large): a
+    model's multi-GB weights never sit in memory."""
+    loc = S3Location.parse(uri)
+    if not loc.key or loc.key.endswith("/"):
+        raise StorageError(f"{uri}: no object key in the URI (expected s3://bucket/key)")
+    try:
+        _client().upload_file(str(Path(path)), loc.bucket, loc.key, Config=_transfer_config())
+    except Exception as exc:
+        raise _explain(uri, _diagnose(loc, exc)) from None
+
+
 def put_bytes(uri: str, data: bytes) -> None:
     """Store `data`: one PUT below MULTIPART_THRESHOLD, parallel multipart upload from there on."""
     loc = S3Location.parse(uri)

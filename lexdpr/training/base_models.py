@@ -259,7 +259,7 @@ def _download_s3_folder(base: str, uris: list[str], target: Path) -> None:
                 raise ConfigError(f"{uri}: refusing an object key that leaves its folder")
             dest = tmp.joinpath(*rel.parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(files.read_bytes(uri))
+            s3.download_file(uri, dest)  # streamed to disk: weights can be larger than memory allows
 
 
 def _rebuild_e5(target: Path) -> Path:

@@ -16,6 +16,7 @@ from lexdpr.storage import (
     read_bytes,
     read_text,
     write_bytes,
+    write_file,
     write_text,
 )
 from lexdpr.storage.files import atomic_local_file
@@ -85,6 +86,19 @@ def test_overwrite_replaces_content(tmp_path: Path) -> None:
 
 
 # -- reading ----------------------------------------------------------------------------------------
+
+
+def test_write_file_copies_a_local_file_atomically(tmp_path: Path) -> None:
+    source = tmp_path / "weights.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 7))  # more than one copy chunk
+    target = tmp_path / "out" / "model" / "weights.bin"
+    write_file(target, source)
+    assert target.read_bytes() == source.read_bytes()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["weights.bin"]  # no temp file left
+    with pytest.raises(FileNotFoundError):
+        write_file(target, tmp_path / "missing.bin")
+    assert target.read_bytes() == source.read_bytes()  # a failed copy keeps the old file
+    assert sorted(p.name for p in target.parent.iterdir()) == ["weights.bin"]
 
 
 def test_read_text_of_non_utf8_names_the_file(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from lexdpr.storage import (
     read_jsonl,
     read_text,
     write_bytes,
+    write_file,
     write_jsonl,
     write_text,
 )
@@ -145,6 +146,24 @@ def test_large_upload_is_multipart_and_downloads_intact(s3_bucket: str, s3_clien
         assert path.stat().st_size == len(data)
         assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest()
     assert not path.exists()  # the temporary copy is gone
+
+
+def test_a_local_file_is_uploaded_streamed_multipart_and_intact(
+    s3_bucket: str, s3_client: Any, tmp_path: Path
+) -> None:
+    source = tmp_path / "model.safetensors"
+    with open(source, "wb") as handle:
+        for _ in range(5):
+            handle.write(os.urandom(4 * MiB))
+        handle.write(b"tail")
+    uri = f"{s3_bucket}/models/e5/model.safetensors"
+    write_file(uri, source)
+    head = s3_client.head_object(Bucket=_bucket_of(s3_bucket), Key="models/e5/model.safetensors")
+    assert head["ContentLength"] == source.stat().st_size
+    assert head["ETag"].strip('"').endswith("-2"), head["ETag"]
+    assert hashlib.sha256(read_bytes(uri)).digest() == hashlib.sha256(source.read_bytes()).digest()
+    with pytest.raises(StorageError, match="no object key"):
+        write_file(f"{s3_bucket}/models/", source)
 
 
 def test_small_upload_is_a_single_put(s3_bucket: str, s3_client: Any) -> None:

@@ -283,7 +283,7 @@ def _fake_bucket(monkeypatch: pytest.MonkeyPatch, objects: dict[str, bytes]) -> 
         return sorted(u for u in objects if u.startswith(prefix))
 
     monkeypatch.setattr(s3, "list_uris", list_uris)
-    monkeypatch.setattr(s3, "get_bytes", lambda uri: objects[uri])
+    monkeypatch.setattr(s3, "download_file", lambda uri, path: Path(path).write_bytes(objects[uri]))
     return listed
 
 
