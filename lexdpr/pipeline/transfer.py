@@ -55,6 +55,8 @@ def content_hash(uri: str) -> str:
         return _file_digest(uri)
     digest = hashlib.sha256()
     names = files_under(uri)
+    if storage.is_s3(uri) and not names:  # S3 has no empty folders: nothing there means a wrong URI
+        raise StorageError(f"{uri}: no such object, and no object under it as a prefix")
     if storage.is_s3(uri):  # many small objects: read them ahead in parallel
         contents = storage.read_many([storage.join(uri, rel) for rel in names])
         for rel, (_, raw) in zip(names, contents, strict=True):

@@ -246,6 +246,11 @@ def test_s3_mistakes_are_clear_errors_without_credentials(
 
     with pytest.raises(StorageError, match="the bucket does not exist"):
         run(f"{s3_bucket}-missing/run", raw, tmp_path / "ws")
+    missing = f"{s3_bucket}/no-such-raw-data"  # a typo in an input: said before any stage runs
+    with pytest.raises(ConfigError, match=f"pipeline parameter raw_data: {missing}: no such object, and no"):
+        run_local(
+            f"{s3_bucket}/run", {"raw_data": missing, "workspace": str(tmp_path / "ws")}, stages=graph()
+        )
     secret = "wrong-secret-key-0123456789"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     s3.clear_client_cache()
