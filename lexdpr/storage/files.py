@@ -112,6 +112,8 @@ def write_text(uri: str | os.PathLike[str], text: str) -> None:
 
 def write_file(uri: str | os.PathLike[str], source: Path) -> None:
     """Copy the local file `source` to `uri` atomically, streamed: model weights are not read into memory."""
+    if not source.is_file():
+        raise StorageError(f"{source}: no such file")
     if is_s3(uri):
         s3.upload_file(source, str(uri))
         return

@@ -320,8 +320,9 @@ def _run(
         "best_checkpoint": str(best.path.resolve()) if best else None,
         "final_metrics": _numbers(last_metrics),
     }
-    if best is not None:
-        tracker.echo_result(best.state.get("metrics", {}))
+    best_metrics = best.state.get("metrics", {}) if best else {}
+    if best_metrics:
+        tracker.echo_result(best_metrics)
     tracker.finish("finished", step=position.step, **summary)
     return TrainResult(
         state="finished",
@@ -331,7 +332,7 @@ def _run(
         steps=position.step,
         final_metrics=last_metrics,
         best_checkpoint=best.path if best else None,
-        best_metrics=best.state.get("metrics", {}) if best else {},
+        best_metrics=best_metrics,
         last_checkpoint=checkpoints[-1].path if checkpoints else last_checkpoint,
     )
 

@@ -95,9 +95,9 @@ def test_write_file_copies_a_local_file_atomically(tmp_path: Path) -> None:
     write_file(target, source)
     assert target.read_bytes() == source.read_bytes()
     assert sorted(p.name for p in target.parent.iterdir()) == ["weights.bin"]  # no temp file left
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(StorageError, match=r"missing\.bin: no such file$"):
         write_file(target, tmp_path / "missing.bin")
-    assert target.read_bytes() == source.read_bytes()  # a failed copy keeps the old file
+    assert target.read_bytes() == source.read_bytes()  # the old file stays
     assert sorted(p.name for p in target.parent.iterdir()) == ["weights.bin"]
 
 
