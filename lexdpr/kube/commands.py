@@ -1,53 +1,6 @@
 """What the CLI calls for Katib sweeps: render, create, status, best, and the time-window agent.
 
-Proposed typer wiring: the `--backend katib` branches of lexdpr.sweep.commands' wiring (same `sweep_app`, same
-`Count`, `Window`, `Config`, `SweepArg` annotations; `kube` = lexdpr.kube.commands):
-
-    Backend = Annotated[str, typer.Option("--backend", help="local (optuna, this machine) | katib (Kubernetes)")]
-    Namespace = Annotated[str | None, typer.Option("--namespace", "-n",
-                          help="katib: the namespace (default: the kubeconfig context's, or the pod's)")]
-
-    # lex-dpr sweep --config FILE --backend katib [--dry-run] [--name N] [-n NS] [--image I] [--pvc P]
-    #               [--max-trials 40] [--parallel 2] [--max-failed 10] [--gpus 1] [--resume-policy LongRunning]
-    def sweep(ctx, config: Config = None, backend: Backend = "local", namespace: Namespace = None,
-              dry_run: Annotated[bool, typer.Option("--dry-run", help="katib: print the Experiment YAML only")] = False,
-              name: Annotated[str | None, typer.Option("--name", help="katib: Experiment name")] = None,
-              image: Annotated[str, typer.Option("--image")] = kube.DEFAULT_IMAGE,
-              pvc: Annotated[str, typer.Option("--pvc", help="katib: workspace PVC")] = kube.DEFAULT_PVC,
-              max_trials: Annotated[int, typer.Option("--max-trials", min=1)] = 40,
-              parallel: Annotated[int, typer.Option("--parallel", min=1)] = 2,
-              max_failed: Annotated[int, typer.Option("--max-failed", min=0)] = 10,
-              gpus: Annotated[int, typer.Option("--gpus", min=0)] = 1,
-              resume_policy: Annotated[str, typer.Option("--resume-policy")] = "LongRunning", …local options…):
-        if backend == "katib":
-            kube.create_experiment(config, namespace, image, pvc, dry_run=dry_run, name=name,
-                                   max_trials=max_trials, parallel=parallel, max_failed=max_failed, gpus=gpus,
-                                   resume_policy=resume_policy)
-            return
-
-    # lex-dpr sweep agent EXP --backend katib --time-window 1-8 --time-zone Asia/Seoul --count 4 (the CronJob)
-    def agent(sweep=None, config: Config = None, count: Count = None, time_window: Window = None,
-              backend: Backend = "local", namespace: Namespace = None,
-              name: Annotated[str | None, typer.Option("--name", help="katib: the Experiment")] = None,
-              time_zone: Annotated[str | None, typer.Option("--time-zone", help="IANA zone of the window")] = None,
-              grace_minutes: Annotated[float, typer.Option("--grace-minutes", min=0)] = 30,
-              parallel: Annotated[int | None, typer.Option("--parallel", min=1)] = None,
-              experiment_file: Annotated[Path | None, typer.Option("--experiment-file",
-                  help="katib: create the Experiment from this manifest at the first opening")] = None, …):
-        if backend == "katib":
-            raise typer.Exit(kube.window_agent(kube.experiment_name(name or sweep or config), namespace,
-                                               time_window, count, parallel=parallel, grace_minutes=grace_minutes,
-                                               experiment_file=experiment_file, time_zone=time_zone))
-
-    # lex-dpr sweep status|best EXP-or-FILE --backend katib [-n NS]
-    def status(sweep: SweepArg, backend: Backend = "local", namespace: Namespace = None, …):
-        if backend == "katib":
-            kube.katib_status(kube.experiment_name(sweep), namespace)
-            return
-    def best(sweep: SweepArg, backend: Backend = "local", namespace: Namespace = None, …):
-        if backend == "katib":
-            kube.katib_best(kube.experiment_name(sweep), namespace)
-            return
+lexdpr/cli.py calls these from the `--backend katib` branches of the `sweep` commands.
 
 All functions raise `LexDprError`s (ConfigError for bad input, KatibApiError for the cluster) with complete
 messages, and accept an `api` (a `KatibApi`) so tests need no cluster.

@@ -1,62 +1,6 @@
-"""`lex-dpr pipeline …`: plain functions for the CLI (the lead wires them in lexdpr/cli.py).
+"""`lex-dpr pipeline …`: plain functions for the CLI.
 
-Proposed typer wiring (every default lives here, the CLI only parses and dispatches):
-
-    from lexdpr.pipeline import commands as pipeline_commands
-
-    pipeline_app = typer.Typer(help="The main job: every stage in order, on this machine or on Kubeflow.",
-                               no_args_is_help=True)
-    app.add_typer(pipeline_app, name="pipeline")
-
-    @pipeline_app.command("run")
-    def pipeline_run(
-        local: bool = typer.Option(False, "--local", help="Run every stage on this machine (required)."),
-        storage: str = typer.Option(pipeline_commands.DEFAULT_STORAGE, "--storage",
-                                    help="Folder or s3://bucket/prefix where the stages hand over their outputs."),
-        raw_data: str | None = typer.Option(None, "--raw-data",
-                                            help="Folder or s3:// prefix with laws/, admin_rules/, precedents/."),
-        sample: bool = typer.Option(False, "--sample", help="Use the sample data bundled with lexdpr."),
-        sweep_file: str = typer.Option(pipeline_commands.DEFAULT_SWEEP_FILE, "--sweep-file"),
-        trials: int = typer.Option(pipeline_commands.DEFAULT_TRIALS, "--trials", min=1, help="Trial budget."),
-        parallelism: int = typer.Option(1, "--parallelism", min=1, help="Trials at once."),
-        base_model: str = typer.Option(pipeline_commands.DEFAULT_BASE_MODEL, "--base-model"),
-        hn_per_q: int = typer.Option(pipeline_commands.DEFAULT_HN_PER_Q, "--hn-per-q", min=0),
-        workspace: str | None = typer.Option(None, "--workspace",
-                                             help="Local folder for sweep state and W&B runs (default: STORAGE/workspace)."),
-        until: str | None = typer.Option(None, "--until", help="Stop after this stage."),
-        force: bool = typer.Option(False, "--force", help="Run every stage, even unchanged ones."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the stages' own output."),
-    ) -> None:
-        raise typer.Exit(pipeline_commands.run(
-            local=local, storage=storage, raw_data=raw_data, sample=sample, sweep_file=sweep_file,
-            trials=trials, parallelism=parallelism, base_model=base_model, hn_per_q=hn_per_q,
-            workspace=workspace, until=until, force=force, verbose=verbose))
-
-    @pipeline_app.command("compile")
-    def pipeline_compile(
-        output: str = typer.Option(pipeline_commands.DEFAULT_PIPELINE_YAML, "--output", "-o"),
-        components: str | None = typer.Option(pipeline_commands.DEFAULT_COMPONENTS_DIR, "--components",
-                                              help="Also write one component YAML per stage here ('' = no)."),
-    ) -> None:
-        pipeline_commands.compile_pipeline(output, components or None)
-
-    @pipeline_app.command("submit")
-    def pipeline_submit(
-        host: str = typer.Option(..., "--host", envvar="KF_PIPELINES_ENDPOINT", help="KFP API endpoint."),
-        package: str | None = typer.Option(None, "--file", "-f",
-                                           help="Compiled pipeline YAML (default: compile this installation's)."),
-        run_name: str | None = typer.Option(None, "--run-name", "-r"),
-        experiment: str = typer.Option(pipeline_commands.DEFAULT_EXPERIMENT, "--experiment", "-e"),
-        pipeline_root: str | None = typer.Option(None, "--pipeline-root", help="s3://bucket/prefix for artifacts."),
-        namespace: str | None = typer.Option(None, "--namespace", "-n"),
-        params: list[str] = typer.Argument(None, help="Pipeline parameters as key=value (values are YAML)."),
-    ) -> None:
-        pipeline_commands.submit(host, package, run_name, experiment, params or [],
-                                 pipeline_root=pipeline_root, namespace=namespace)
-
-    @pipeline_app.command("stages")
-    def pipeline_stages() -> None:
-        pipeline_commands.print_stages()
+The CLI (lexdpr/cli.py) only parses flags and calls these; every default lives here.
 """
 
 from __future__ import annotations

@@ -2,49 +2,6 @@
 
 The CLI module only parses flags and calls these; each returns the exit code. They print to `console`
 (stdout by default) and raise `LexDprError`s for anything the user can fix.
-
-Proposed typer wiring for lexdpr/cli.py (the lead owns that file):
-
-    runs_app = typer.Typer(help="Judge trainings from their run folders: tables, charts, verdicts.",
-                           no_args_is_help=True)
-    app.add_typer(runs_app, name="runs")
-    ROOT = typer.Option("wandb", "--root", help="Folder, mounted volume or s3:// prefix with run folders.")
-    BM25 = typer.Option(None, "--bm25", help="Metrics JSON of `lex-dpr eval --bm25 --out` on the same test set.")
-    FONT = typer.Option(None, "--font", envvar="LEXDPR_HANGUL_FONT", help="A .ttf/.otf with Hangul.")
-    THRESHOLD = typer.Option([], "--threshold", "-t", help="Verdict threshold KEY=VALUE (see docs/runs.md).")
-    RUNS = typer.Argument(..., help="`latest`, run ids (or unique prefixes), run folder names or paths.")
-
-    @runs_app.command("list")
-    def runs_list(root: str = ROOT, sweep: str | None = typer.Option(None, "--sweep")) -> None:
-        raise typer.Exit(commands.list_runs(root, sweep))
-
-    @runs_app.command("show")
-    def runs_show(run: str = typer.Argument("latest"), root: str = ROOT, bm25: str | None = BM25,
-                  threshold: list[str] = THRESHOLD) -> None:
-        raise typer.Exit(commands.show(root, run, bm25=bm25, thresholds=threshold))
-
-    @runs_app.command("plot")
-    def runs_plot(runs: list[str] = RUNS, root: str = ROOT,
-                  out: str = typer.Option(commands.DEFAULT_PLOT, "--out", "-o", help=".html, .png or .svg"),
-                  bm25: str | None = BM25, font: str | None = FONT, threshold: list[str] = THRESHOLD) -> None:
-        raise typer.Exit(commands.plot(root, runs, out, bm25=bm25, font=font, thresholds=threshold))
-
-    @runs_app.command("check")
-    def runs_check(runs: list[str] = RUNS, root: str = ROOT, threshold: list[str] = THRESHOLD,
-                   bm25: str | None = BM25) -> None:
-        raise typer.Exit(commands.check(root, runs, thresholds=threshold, bm25=bm25))
-
-    @runs_app.command("compare")
-    def runs_compare(runs: list[str] = RUNS, root: str = ROOT,
-                     metric: str = typer.Option("eval/ndcg_at_10", "--metric"), bm25: str | None = BM25) -> None:
-        raise typer.Exit(commands.compare(root, runs, metric=metric, bm25=bm25))
-
-    @sweep_app.command("report")
-    def sweep_report(sweep: str, root: str = ROOT, out: str | None = typer.Option(None, "--out", "-o"),
-                     metric: str = typer.Option("eval/ndcg_at_10", "--metric"),
-                     goal: str = typer.Option("maximize", "--goal"), bm25: str | None = BM25,
-                     font: str | None = FONT) -> None:
-        raise typer.Exit(commands.sweep_report(root, sweep, out, metric=metric, goal=goal, bm25=bm25, font=font))
 """
 
 from __future__ import annotations
