@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := out/demo
 
-.PHONY: setup setup-services test test-slow bench lint demo images clean
+.PHONY: setup setup-services test test-slow bench lint demo images manifests clean
 
 setup: $(STAMP) setup-services
 
@@ -54,6 +54,11 @@ demo: $(STAMP)
 # IMAGE_REPOSITORY=registry.example.com/lexdpr picks the registry (see images/build.sh).
 images:
 	bash images/build.sh --push
+
+# The generated Kubernetes files (manifests/katib-experiment.yaml, manifests/config.yaml, the chart's files/ and
+# its schema's time zones), written by the one renderer in lexdpr/kube/; a test fails when they are stale.
+manifests: $(STAMP)
+	$(BIN)/python -m lexdpr.kube.manifests
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

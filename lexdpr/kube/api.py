@@ -2,8 +2,8 @@
 
 Calls: get/create/patch an Experiment, list its Trials, patch a Trial's annotations, get/patch a trial's Job.
 `KubernetesKatibApi` makes them with the official client (in-cluster service account, or the kubeconfig);
-`RecordingKatibApi` in the tests keeps objects in memory and records every request body, which the tests
-check against the Kubernetes schemas and Katib's webhook rules.
+the tests replace it with an in-memory fake (`tests/kube/katib_sim.py`) that checks every request body
+against the Kubernetes schemas and Katib's webhook rules.
 
 Patches: an Experiment is changed with a JSON merge patch that carries `metadata.resourceVersion`, so a
 concurrent change (a user editing it, the controller) makes the API answer 409 instead of being overwritten;

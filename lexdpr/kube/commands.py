@@ -28,14 +28,12 @@ from lexdpr.kube.experiment import (
     experiment_yaml,
     parse_experiment,
 )
-from lexdpr.kube.katib_check import experiment_errors
 from lexdpr.kube.status import ExperimentSummary, TrialRow, summarize
 from lexdpr.kube.trial_job import TrialOptions
 from lexdpr.kube.window_agent import AgentReport, AgentSettings, run_agent
 from lexdpr.sweep.sweep_file import SweepSpec, load_sweep_file
 from lexdpr.sweep.time_window import TimeWindow
 
-DEFAULT_IMAGE = TrialOptions().image
 DEFAULT_PVC = TrialOptions().pvc
 DEFAULT_NAME = "lexdpr-sweep"
 
@@ -45,7 +43,7 @@ def experiment_options(
     *,
     name: str | None = None,
     namespace: str | None = None,
-    image: str = DEFAULT_IMAGE,
+    image: str | None = None,
     pvc: str = DEFAULT_PVC,
     max_trials: int = 40,
     parallel: int = 2,
@@ -87,7 +85,7 @@ def experiment_name(sweep: str | Path) -> str:
 def render_experiment(
     sweep_file: str | Path,
     namespace: str | None = None,
-    image: str = DEFAULT_IMAGE,
+    image: str | None = None,
     pvc: str = DEFAULT_PVC,
     **options: Any,
 ) -> str:
@@ -96,14 +94,13 @@ def render_experiment(
     experiment = build_experiment(
         spec, experiment_options(spec, namespace=namespace, image=image, pvc=pvc, **options)
     )
-    _raise_if_invalid(experiment, str(sweep_file))
     return experiment_yaml(experiment, header=f"# lex-dpr sweep --config {sweep_file} --backend katib\n")
 
 
 def create_experiment(
     sweep_file: str | Path,
     namespace: str | None = None,
-    image: str = DEFAULT_IMAGE,
+    image: str | None = None,
     pvc: str = DEFAULT_PVC,
     *,
     dry_run: bool = False,
@@ -127,7 +124,6 @@ def create_experiment(
     api = api or KubernetesKatibApi(namespace)
     experiment = build_experiment(spec, opts)
     experiment["metadata"]["namespace"] = api.namespace
-    _raise_if_invalid(experiment, str(sweep_file))
     if api.get_experiment(opts.name) is not None:
         raise ConfigError(
             f"Experiment {opts.name} already exists in {api.namespace}; follow it with `lex-dpr sweep status "
@@ -287,13 +283,6 @@ def _summary(name: str, namespace: str | None, api: KatibApi | None) -> Experime
             f"no Experiment {name} in namespace {api.namespace} (kubectl get experiments -n {api.namespace})"
         )
     return summarize(experiment, api.list_trials(name))
-
-
-def _raise_if_invalid(experiment: dict[str, Any], source: str) -> None:
-    problems = experiment_errors(experiment)
-    if problems:
-        body = "\n".join(f"  - {p}" for p in problems)
-        raise ConfigError(f"{source}: the rendered Experiment would be rejected:\n{body}")
 
 
 def _zone(name: str | None) -> Any:

@@ -28,7 +28,12 @@ both ends exact and gives at least `FIXED_POINT_STEPS` steps. Status and best re
 
 Numbers in `values` stay numbers: Katib's `discrete` type carries them, and the trainer converts the text
 `32` to the key's type exactly as it does on the command line. `scale_with` (a factor × another key) is
-computed by the trial's shell with `$((factor * base))`, so it needs integer factors and bases here.
+computed by the trial command (`--product key=FACTORxBASE`, see `lexdpr.kube.trial_run`), so it needs integer
+factors and bases here.
+
+Every argument is a plain word — letters, digits and `. , : + = @ % / - _` — with no quoting: Katib's StdOut
+collector joins the container's command and arguments with spaces into an `sh -c` line, while a trial without
+the collector runs them as they are, so only a word that means the same in both ways can be passed.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,7 +57,7 @@ MAX_SCALE = 12
 TRIAL_NAME_PARAMETER = "trialName"
 TRIAL_NAME_REFERENCE = "${trialSpec.Name}"
 #: Characters a substituted value may contain: it lands in a JSON string and inside single quotes in `sh -c`.
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.,:+=@%/ -]*$")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.,:+=@%/-]*$")
 
 
 @dataclass(frozen=True)
@@ -125,10 +129,10 @@ def katib_search_space(spec: SweepSpec) -> SearchSpace:
     problems: list[str] = []
     swept = {key: p for key, p in spec.parameters.items() if not p.is_constant}
     for key, value in spec.fixed.items():
-        arguments.append(_quote(f"{key}={value_text(value)}"))
+        arguments.append(_fixed_argument(key, value))
     for key, p in spec.parameters.items():
         if p.is_constant:
-            arguments.append(_quote(f"{key}={value_text(p.values[0])}"))
+            arguments.append(_fixed_argument(key, p.values[0]))
     for key, p in swept.items():
         try:
             kp = _parameter(p, spec.method)
@@ -139,7 +143,7 @@ def katib_search_space(spec: SweepSpec) -> SearchSpace:
         if p.scale_with:
             arguments.append(_scaled_argument(p, kp, spec, swept, parameters))
         else:
-            arguments.append(_quote_template(f"{key}={kp.template_value()}"))
+            arguments.append(f"{key}={kp.template_value()}")
     if problems:
         raise ConfigError("the sweep cannot run on Katib:\n" + "\n".join(f"  - {line}" for line in problems))
     return SearchSpace(
@@ -235,7 +239,7 @@ def _scaled_argument(
     swept: Mapping[str, Parameter],
     parameters: list[KatibParameter],
 ) -> str:
-    """`key=$((factor * base))`: the trial's shell multiplies, because Katib substitutes but cannot compute."""
+    """`--product=key=FACTORxBASE`: the trial command multiplies, because Katib substitutes but cannot compute."""
     base = p.scale_with
     assert base is not None
     factors = list(p.values)
@@ -249,9 +253,9 @@ def _scaled_argument(
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
         raise ConfigError(
             f"parameters.{p.key}: scale_with on Katib needs integer factors and an integer {base} "
-            "(the trial computes factor × base with shell arithmetic); list the values of the key instead"
+            "(the trial command computes factor × base); list the values of the key instead"
         )
-    return f"{p.key}=$(({kp.template_value()}*{base_ref}))"
+    return f"--product={p.key}={kp.template_value()}x{base_ref}"
 
 
 def _constant(spec: SweepSpec, key: str) -> Any:
@@ -311,10 +315,21 @@ def _number(value: Any) -> str:
     return repr(number)
 
 
-def _quote(token: str) -> str:
-    return shlex.quote(token)
-
-
-def _quote_template(token: str) -> str:
-    """Single-quote a `key=${trialParameters.x}` token: Katib substitutes inside the quotes, sh keeps it whole."""
-    return "'" + token + "'"
+def _fixed_argument(key: str, value: Any) -> str:
+    """A fixed `key=value` argument as a plain word (module docstring); a list as `a,b,c` where that reads back."""
+    text = value_text(value)
+    if isinstance(value, list | tuple) and not any(isinstance(v, list | tuple | dict) for v in value):
+        commas = ",".join(value_text(v) for v in value)
+        try:
+            if config_value(key, commas) == config_value(key, text):
+                text = commas
+        except ConfigError:
+            pass
+    token = f"{key}={text}"
+    if not _SAFE_VALUE.match(token):
+        raise ConfigError(
+            f"{key}: {token!r} cannot be passed to a Katib trial as a plain word (use letters, digits and "
+            ". , : + = @ % / - _ only); put the value into the base config (the chart's config.base or "
+            "manifests/config.yaml) instead"
+        )
+    return token

@@ -13,19 +13,20 @@ This is the local sweep's layout (`<out-root>/<sweep_id>/trial-<n>/`, run folder
 out-root = `sweeps`, the sweep id = the Experiment name and the trial folder = the Trial name.
 
 Resuming: a trial's folder is named after the Trial, which outlives its pods. A pod that is preempted,
-evicted or suspended (the time-window agent does that at the window's end) gets SIGTERM; the trainer saves a
+evicted or suspended (the time-window agent does that at the window's end) is stopped through its preStop
+hook (`lex-dpr sweep trial --stop`, see `lexdpr.kube.trial_run` for why a hook); the trainer saves a
 checkpoint and exits; the Job's next pod runs the same command and the trainer resumes from the newest
 checkpoint in out_dir. Preemptions do not count against `backoffLimit` (podFailurePolicy ignores
 `DisruptionTarget`), and exit codes that mean "this trial cannot work" (1: an exception such as CUDA out of
 memory, 2: a config error or a diverged loss) fail the Job at once instead of retrying it.
 
-Why the command is a small shell script: Katib's StdOut collector rewrites the container command to
-`sh -c "<command> 1>/var/log/katib/metrics.log 2>&1 && echo completed > …"`. That `sh` is what Kubernetes
-signals, and it does not pass SIGTERM on, so a plain `lex-dpr train` would be killed without its checkpoint.
-The script runs the trainer in the background, forwards TERM/INT to it, and waits until it has really exited,
-then ends with the trainer's exit status; Katib's redirection applies to the whole `{ … }` group.
-The script avoids `$$` and `$(NAME)` (Kubernetes expands those in container args). With `runs_s3` set, it
-then copies the trial's run folders to S3 (`lexdpr.kube.upload`), whatever the trainer's exit status.
+The container runs `lex-dpr sweep trial` with the search space's `key=value` words as its arguments and the
+Experiment and Trial names in its environment: no shell script, so the same words run under Katib's StdOut
+collector (which joins them into an `sh -c` line) and without it. Katib's webhook converts the trial spec to a
+typed batch/v1 Job and back and refuses the Experiment when that round trip changes it, so the Job holds no
+field a supported Kubernetes API version would drop: notably the exit-code rule of the podFailurePolicy has
+no `onPodConditions` at all (an empty list vanishes where the field is `omitempty`, k8s.io/api ≥ v0.31;
+an absent one comes back as `null`, which the webhook's JSON-patch comparison accepts as a removal).
 
 Security: non-root uid 1000, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, and a
 read-only root filesystem; writable are only the PVC, `/tmp` (HOME and caches) and `/dev/shm`. Katib's
@@ -37,6 +38,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lexdpr.images import image_name
+
 PRIMARY_CONTAINER = "training-container"
 WORKSPACE = "/workspace"
 CONFIG_DIR = "/etc/lexdpr"
@@ -45,13 +48,18 @@ SWEEPS_DIR = "sweeps"
 #: Exit codes of `lex-dpr train` that mean the trial itself is wrong, so retrying the pod is pointless.
 NON_RETRIABLE_EXIT_CODES = (1, 2)
 UID = 1000
+#: The trial command reads who it is from these (`lexdpr.kube.trial_run`); the Trial's name is substituted by Katib.
+EXPERIMENT_ENV = "LEXDPR_EXPERIMENT"
+TRIAL_ENV = "LEXDPR_TRIAL"
+RUNS_S3_ENV = "LEXDPR_RUNS_S3"
 
 
 @dataclass(frozen=True)
 class TrialOptions:
     """Where and how trials run: everything of the trial Job that is not the search space."""
 
-    image: str = "ghcr.io/lexdpr/lexdpr:0.1.0"
+    #: None = the project's image of this version: its `-cuda` variant when the trial requests GPUs.
+    image: str | None = None
     image_pull_policy: str = "IfNotPresent"
     image_pull_secrets: tuple[str, ...] = ()
     pvc: str = "lexdpr-workspace"
@@ -73,9 +81,12 @@ class TrialOptions:
     termination_grace_s: int = 300
     hf_offline: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
-    train_flags: tuple[str, ...] = ()
     #: Copy each trial's run folders here after it ends (s3://bucket/prefix); None = they stay on the PVC only.
     runs_s3: str | None = None
+
+    @property
+    def resolved_image(self) -> str:
+        return self.image or image_name(cuda=self.gpus > 0)
 
 
 def trial_out_dir(experiment: str, trial: str) -> str:
@@ -83,32 +94,9 @@ def trial_out_dir(experiment: str, trial: str) -> str:
     return f"{SWEEPS_DIR}/{experiment}/{trial}"
 
 
-def train_script(experiment: str, arguments: list[str], options: TrialOptions, trial_ref: str) -> str:
-    """The trial's `sh -c` script: lex-dpr train in the background with SIGTERM forwarded (module docstring)."""
-    out_dir = trial_out_dir(experiment, trial_ref)
-    words = [
-        "lex-dpr train",
-        *options.train_flags,
-        f"--config {CONFIG_FILE}",
-        *arguments,
-        f"out_dir={out_dir}",
-        f"run_dir={out_dir}/wandb",
-        f"sweep_id={experiment}",
-    ]
-    command = " \\\n    ".join(words)
-    return (
-        "{\n"
-        "  trap 'kill -TERM $pid 2>/dev/null' TERM INT\n"
-        f"  {command} &\n"
-        "  pid=$!\n"
-        "  wait $pid; rc=$?\n"
-        "  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n"
-        '  if [ -n "${LEXDPR_RUNS_S3:-}" ]; then\n'
-        f'    python3 -m lexdpr.kube.upload {out_dir}/wandb "$LEXDPR_RUNS_S3/{experiment}/{trial_ref}/wandb"\n'
-        "  fi\n"
-        "  (exit $rc)\n"
-        "}"
-    )
+def trial_args(arguments: list[str]) -> list[str]:
+    """The container's arguments after `lex-dpr`: the trial command, the base config, the search space's words."""
+    return ["sweep", "trial", "--config", CONFIG_FILE, *arguments]
 
 
 def trial_job(experiment: str, arguments: list[str], options: TrialOptions, trial_ref: str) -> dict[str, Any]:
@@ -138,19 +126,22 @@ def trial_job(experiment: str, arguments: list[str], options: TrialOptions, tria
         {"name": "WANDB_CONFIG_DIR", "value": "/tmp/.config/wandb"},
         {"name": "WANDB_DATA_DIR", "value": "/tmp/.cache/wandb-data"},
     ]
+    # Deployment settings come last, in this order: the chart appends them to the same list.
+    env += [{"name": EXPERIMENT_ENV, "value": experiment}, {"name": TRIAL_ENV, "value": trial_ref}]
     if o.hf_offline:
         env.append({"name": "HF_HUB_OFFLINE", "value": "1"})
     if o.runs_s3:
-        env.append({"name": "LEXDPR_RUNS_S3", "value": o.runs_s3.rstrip("/")})
+        env.append({"name": RUNS_S3_ENV, "value": o.runs_s3.rstrip("/")})
     env += [{"name": k, "value": v} for k, v in sorted(o.extra_env.items())]
     container: dict[str, Any] = {
         "name": PRIMARY_CONTAINER,
-        "image": o.image,
+        "image": o.resolved_image,
         "imagePullPolicy": o.image_pull_policy,
         "workingDir": WORKSPACE,
-        "command": ["sh", "-c"],
-        "args": [train_script(experiment, arguments, o, trial_ref)],
+        "command": ["lex-dpr"],
+        "args": trial_args(arguments),
         "env": env,
+        "lifecycle": {"preStop": {"exec": {"command": ["lex-dpr", "sweep", "trial", "--stop"]}}},
         "resources": resources,
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -206,7 +197,6 @@ def trial_job(experiment: str, arguments: list[str], options: TrialOptions, tria
                     {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
                     {
                         "action": "FailJob",
-                        "onPodConditions": [],  # required (may be empty) in the 1.27/1.28 API
                         "onExitCodes": {
                             "containerName": PRIMARY_CONTAINER,
                             "operator": "In",

@@ -303,11 +303,6 @@ def _created(trial: Mapping[str, Any]) -> datetime:
         return datetime.min.replace(tzinfo=UTC)
 
 
-def cron_schedule(window: TimeWindow) -> str:
-    """The CronJob schedule that starts the agent when `window` opens (the chart derives the same)."""
-    return f"{window.start % 60} {window.start // 60} * * *"
-
-
 def _human(seconds: float) -> str:
     if math.isinf(seconds):
         return "never"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lexdpr.tracking.run_folder import RunFolder
-from lexdpr.tracking.stdout_metrics import print_metrics
+from lexdpr.tracking.stdout_metrics import MetricEcho
 from lexdpr.tracking.wandb_mirror import WandbMirror
 
 
@@ -15,6 +15,7 @@ class RunTracker:
         self.folder = folder
         self.mirror = mirror
         self.echo_stdout = echo_stdout
+        self.echo = MetricEcho()
         self.closed = False
 
     @classmethod
@@ -34,7 +35,7 @@ class RunTracker:
         if self.mirror is not None:
             self.mirror.log(step, metrics)
         if self.echo_stdout:
-            print_metrics(metrics)
+            self.echo.print(metrics)
 
     def echo_result(self, metrics: Mapping[str, Any]) -> None:
         """Print the run's result (its best checkpoint's metrics) as the last metric lines on stdout.
@@ -44,7 +45,7 @@ class RunTracker:
         evaluation would also count step 0, the untrained base model, which every trial shares.
         """
         if self.echo_stdout:
-            print_metrics(metrics)
+            self.echo.print(metrics)
 
     def finish(self, state: str, **fields: Any) -> None:
         """Record the final state (finished | failed | crashed) and close W&B."""

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from lexdpr.kube.schemas import KubernetesSchemas
 from tests.kube.katib_sim import FakeClock, FakeKatib
+from tests.kube.schemas import KubernetesSchemas
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "lexdpr"

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lexdpr.kube.api import EXPERIMENT_LABEL, KatibApiError
-from lexdpr.kube.emulate import render_trial
-from lexdpr.kube.katib_check import experiment_errors, update_errors
-from lexdpr.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
+from tests.kube.emulate import render_trial
+from tests.kube.katib_check import experiment_errors, update_errors
+from tests.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
 
 
 class FakeClock:

@@ -15,14 +15,13 @@ import pytest
 import yaml
 
 from lexdpr.kube.experiment import ExperimentOptions, build_experiment
-from lexdpr.kube.katib_check import experiment_errors
-from lexdpr.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
 from lexdpr.kube.trial_job import TrialOptions
-from lexdpr.kube.window_agent import cron_schedule
 from lexdpr.sweep.preset import preset_spec
 from lexdpr.sweep.time_window import TimeWindow
 from lexdpr.training.config import load_config
 from tests.kube.conftest import CHART, SCENARIOS, Helm
+from tests.kube.katib_check import experiment_errors
+from tests.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
 
 SCENARIO_IDS = [p.name.removesuffix("-values.yaml") for p in SCENARIOS]
 
@@ -92,7 +91,7 @@ def test_the_gpu_scenario_is_the_python_render_with_the_same_options(chart: Helm
         max_failed_trials=6,
         resume_policy="FromVolume",
         trial=TrialOptions(
-            image="ghcr.io/lexdpr/lexdpr:0.1.0-cuda12",
+            image="registry.example.com/ml/lexdpr:0.1.0-cuda",
             image_pull_secrets=("ghcr-credentials",),
             gpus=2,
             cpu_request="16",
@@ -104,7 +103,6 @@ def test_the_gpu_scenario_is_the_python_render_with_the_same_options(chart: Helm
             tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
             active_deadline_s=43200,
             hf_offline=True,
-            train_flags=("--quiet",),
             runs_s3="s3://lexdpr-runs/sweeps/",
             extra_env={"NCCL_DEBUG": "WARN", "HF_HUB_ENABLE_HF_TRANSFER": "0"},
         ),
@@ -154,11 +152,30 @@ def test_window_across_midnight(chart: Helm) -> None:
     assert secret["stringData"]["AWS_ENDPOINT_URL"] == "https://s3.example.internal"
 
 
-@pytest.mark.parametrize("start", ["1-8", "0-24", "22-6", "1:30-7:45", "23:05-0"])
-def test_schedule_matches_the_window_arithmetic(chart: Helm, start: str) -> None:
-    documents = chart.template("--set", "window.enabled=true", "--set-string", f"window.timeWindow={start}")
+def cron_schedule(window: TimeWindow) -> str:
+    """The schedule that starts the agent when `window` opens: minute and hour of its start, every day."""
+    return f"{window.start % 60} {window.start // 60} * * *"
+
+
+@pytest.mark.parametrize(
+    ("window", "schedule"),
+    [
+        ("1-8", "0 1 * * *"),
+        ("0-24", "0 0 * * *"),
+        ("22-6", "0 22 * * *"),
+        ("1:30-7:45", "30 1 * * *"),
+        ("23:05-0", "5 23 * * *"),
+        # zero-padded hours and minutes: Sprig's `int` read "08"/"09" as octal and opened at midnight
+        ("09-17", "0 9 * * *"),
+        ("08:09-17", "9 8 * * *"),
+        ("22:08-6", "8 22 * * *"),
+        ("01-08", "0 1 * * *"),
+    ],
+)
+def test_schedule_matches_the_window_arithmetic(chart: Helm, window: str, schedule: str) -> None:
+    documents = chart.template("--set", "window.enabled=true", "--set-string", f"window.timeWindow={window}")
     (cron,) = by_kind(documents, "CronJob")
-    assert cron["spec"]["schedule"] == cron_schedule(TimeWindow.parse(start))
+    assert cron["spec"]["schedule"] == cron_schedule(TimeWindow.parse(window)) == schedule
 
 
 def test_katib_off_renders_only_the_pipeline_side(chart: Helm) -> None:
@@ -166,7 +183,11 @@ def test_katib_off_renders_only_the_pipeline_side(chart: Helm) -> None:
     assert experiments_in(documents) == [] and by_kind(documents, "CronJob") == []
     (job,) = by_kind(documents, "Job")
     pod = job["spec"]["template"]["spec"]
-    assert pod["initContainers"][0]["args"][:2] == ["pipeline", "compile"]
+    compile_args = pod["initContainers"][0]["args"]
+    assert compile_args[:2] == ["pipeline", "compile"]
+    # the compiled pipeline's steps read the chart's S3 Secret (fixed when compiling)
+    secret = pod["containers"][0]["envFrom"][0]["secretRef"]["name"]
+    assert compile_args[compile_args.index("--s3-secret") + 1] == secret
     args = pod["containers"][0]["args"]
     assert args[:2] == ["pipeline", "submit"] and args[-2:] == ["trials=20", "raw_data=s3://lexdpr-data/raw"]
     flags = dict(zip(args[2:-2:2], args[3:-2:2], strict=True))
@@ -191,7 +212,22 @@ WRONG_VALUES = [
     ("count as text", ["--set-string", "window.count=four"], "window.count"),
     ("pull policy", ["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
     ("access mode", ["--set", "workspace.accessModes[0]=ReadWriteAll"], "accessModes"),
-    ("train flag that is not a flag", ["--set", "katib.trial.trainFlags[0]=rm"], "trainFlags"),
+    ("time zone that does not exist", ["--set", "window.timeZone=Mars/Phobos"], "window.timeZone"),
+    (
+        "empty time window",
+        ["--set", "window.enabled=true", "--set-string", "window.timeWindow=1-1"],
+        "opens and closes at the same time",
+    ),
+    (
+        "more parallel trials than trials",
+        ["--set", "katib.experiment.maxTrialCount=3", "--set", "katib.experiment.parallelTrialCount=4"],
+        "parallelTrialCount (4) must not exceed katib.experiment.maxTrialCount (3)",
+    ),
+    (
+        "more failures allowed than trials",
+        ["--set", "katib.experiment.maxTrialCount=5"],
+        "maxFailedTrialCount (10) must not exceed katib.experiment.maxTrialCount (5)",
+    ),
     ("S3 keys missing", ["--set", "s3.create=true"], "s3.accessKeyId is required"),
     (
         "window without Katib",

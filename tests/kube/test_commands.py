@@ -21,11 +21,11 @@ from lexdpr.kube.commands import (
     window_agent,
 )
 from lexdpr.kube.experiment import experiment_yaml
-from lexdpr.kube.katib_check import experiment_errors
 from lexdpr.kube.manifests import preset_experiment
 from lexdpr.sweep.preset import PRESET_YAML, preset_spec
 from lexdpr.sweep.sweep_file import load_sweep_file
 from tests.kube.conftest import SEOUL
+from tests.kube.katib_check import experiment_errors
 from tests.kube.katib_sim import FakeClock, FakeKatib
 
 

@@ -12,14 +12,14 @@ import pytest
 import yaml
 
 from lexdpr.errors import ConfigError
-from lexdpr.kube.emulate import primary_container, render_trial
 from lexdpr.kube.experiment import ExperimentOptions, build_experiment, experiment_yaml
-from lexdpr.kube.katib_check import experiment_errors, update_errors
 from lexdpr.kube.manifests import generated, preset_experiment
 from lexdpr.kube.metrics import KATIB_DEFAULT_FORMAT
-from lexdpr.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
 from lexdpr.sweep.preset import preset_spec
 from lexdpr.training.config import load_config
+from tests.kube.emulate import primary_container, render_trial
+from tests.kube.katib_check import experiment_errors, update_errors
+from tests.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,9 +77,14 @@ def test_trial_job_is_valid_for_every_kubernetes_version(schemas: KubernetesSche
     job = render_trial(experiment, assignments, "lexdpr-sweep-x7k2m9qd", "team-ml")
     assert schemas.check_all([job]) == []
     container = primary_container(job, "training-container")
-    script = container["args"][0]
-    assert "out_dir=sweeps/lexdpr-sweep/lexdpr-sweep-x7k2m9qd" in script
-    assert "'trainer.warmup_ratio=0e-4'" in script
+    # no shell in the YAML: `lex-dpr sweep trial` with plain words; who it is comes from the environment
+    assert container["command"] == ["lex-dpr"]
+    assert container["args"][:4] == ["sweep", "trial", "--config", "/etc/lexdpr/config.yaml"]
+    assert "trainer.warmup_ratio=0e-4" in container["args"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["LEXDPR_EXPERIMENT"] == "lexdpr-sweep" and env["LEXDPR_TRIAL"] == "lexdpr-sweep-x7k2m9qd"
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["lex-dpr", "sweep", "trial", "--stop"]
+    assert container["image"].endswith("-cuda")  # it requests a GPU
     pod = job["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 1000
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -102,7 +107,6 @@ def _set(path: str, value: Any) -> Callable[[dict], None]:
 
 
 _DELETE = object()
-_SCRIPT = "spec.trialTemplate.trialSpec.spec.template.spec.containers.0.args.0"
 
 # (name, change, expected error text)
 BROKEN = [
@@ -146,13 +150,7 @@ BROKEN = [
     ("name too long", _set("metadata.name", "a" * 41), "metadata.name"),
     (
         "undeclared placeholder",
-        lambda e: e["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0][
-            "args"
-        ].__setitem__(
-            0,
-            e["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]["args"][0]
-            + " ${trialParameters.typo}",
-        ),
+        lambda e: _append_arg(e, "data.seed=${trialParameters.typo}"),
         "is not declared in trialParameters",
     ),
     (
@@ -180,14 +178,15 @@ BROKEN = [
         _set("spec.trialTemplate.primaryContainerName", "main"),
         "no container named",
     ),
-    ("kubelet would expand $(...)", lambda e: _append_script(e, " echo $(HOME)"), "kubelet"),
+    ("kubelet would expand $(...)", lambda e: _append_arg(e, "$(HOME)"), "kubelet"),
+    ("shell word", lambda e: _append_arg(e, "data.pairs='my pairs.jsonl'"), "plain word"),
     ("invalid Job field", _set("spec.trialTemplate.trialSpec.spec.backoffLimit", "three"), "Kubernetes"),
 ]
 
 
-def _append_script(experiment: dict, text: str) -> None:
+def _append_arg(experiment: dict, word: str) -> None:
     containers = experiment["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"]
-    containers[0]["args"][0] += text
+    containers[0]["args"].append(word)
 
 
 @pytest.mark.parametrize(("name", "change", "expected"), BROKEN, ids=[b[0] for b in BROKEN])

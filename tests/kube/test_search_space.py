@@ -33,7 +33,7 @@ PARAMETERS = [
         {"trainer.lr": {"distribution": "log_uniform_values", "min": 5e-7, "max": 1e-4}},
         "double",
         {"min": "5e-07", "max": "0.0001", "distribution": "logUniform"},
-        "'trainer.lr=${trialParameters.trainerLr}'",
+        "trainer.lr=${trialParameters.trainerLr}",
     ),
     (
         "bayes uniform from 0 becomes fixed point",
@@ -41,7 +41,7 @@ PARAMETERS = [
         {"trainer.warmup_ratio": {"distribution": "uniform", "min": 0.0, "max": 0.2}},
         "int",
         {"min": "0", "max": "2000", "distribution": "uniform"},
-        "'trainer.warmup_ratio=${trialParameters.trainerWarmupRatio}e-4'",
+        "trainer.warmup_ratio=${trialParameters.trainerWarmupRatio}e-4",
     ),
     (
         "bayes uniform above 0 is fixed point too",
@@ -49,7 +49,7 @@ PARAMETERS = [
         {"trainer.gradient_clip_norm": {"distribution": "uniform", "min": 1.0, "max": 20.0}},
         "int",
         {"min": "100", "max": "2000", "distribution": "uniform"},
-        "'trainer.gradient_clip_norm=${trialParameters.trainerGradientClipNorm}e-2'",
+        "trainer.gradient_clip_norm=${trialParameters.trainerGradientClipNorm}e-2",
     ),
     (
         "random uniform stays a uniform double",
@@ -57,7 +57,7 @@ PARAMETERS = [
         {"trainer.warmup_ratio": {"distribution": "uniform", "min": 0.0, "max": 0.2}},
         "double",
         {"min": "0.0", "max": "0.2", "distribution": "uniform"},
-        "'trainer.warmup_ratio=${trialParameters.trainerWarmupRatio}'",
+        "trainer.warmup_ratio=${trialParameters.trainerWarmupRatio}",
     ),
     (
         "random log-uniform",
@@ -65,7 +65,7 @@ PARAMETERS = [
         {"trainer.lr": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1e-3}},
         "double",
         {"min": "1e-06", "max": "0.001", "distribution": "logUniform"},
-        "'trainer.lr=${trialParameters.trainerLr}'",
+        "trainer.lr=${trialParameters.trainerLr}",
     ),
     (
         "int_uniform",
@@ -73,7 +73,7 @@ PARAMETERS = [
         {"trainer.epochs": {"distribution": "int_uniform", "min": 1, "max": 5}},
         "int",
         {"min": "1", "max": "5", "distribution": "uniform"},
-        "'trainer.epochs=${trialParameters.trainerEpochs}'",
+        "trainer.epochs=${trialParameters.trainerEpochs}",
     ),
     (
         "grid int_uniform gets a step",
@@ -81,7 +81,7 @@ PARAMETERS = [
         {"trainer.epochs": {"distribution": "int_uniform", "min": 1, "max": 3}},
         "int",
         {"min": "1", "max": "3", "distribution": "uniform", "step": "1"},
-        "'trainer.epochs=${trialParameters.trainerEpochs}'",
+        "trainer.epochs=${trialParameters.trainerEpochs}",
     ),
     (
         "numbers stay numbers (discrete)",
@@ -89,7 +89,7 @@ PARAMETERS = [
         {"data.batch_size": {"values": [32, 64, 128]}},
         "discrete",
         {"list": ["32", "64", "128"]},
-        "'data.batch_size=${trialParameters.dataBatchSize}'",
+        "data.batch_size=${trialParameters.dataBatchSize}",
     ),
     (
         "float choices are discrete",
@@ -97,7 +97,7 @@ PARAMETERS = [
         {"model.peft.dropout": {"values": [0.05, 0.1]}},
         "discrete",
         {"list": ["0.05", "0.1"]},
-        "'model.peft.dropout=${trialParameters.modelPeftDropout}'",
+        "model.peft.dropout=${trialParameters.modelPeftDropout}",
     ),
     (
         "text choices are categorical",
@@ -105,7 +105,7 @@ PARAMETERS = [
         {"model.bi_model": {"values": ["ko-simcse", "multilingual-e5-small"]}},
         "categorical",
         {"list": ["ko-simcse", "multilingual-e5-small"]},
-        "'model.bi_model=${trialParameters.modelBiModel}'",
+        "model.bi_model=${trialParameters.modelBiModel}",
     ),
     (
         "booleans are categorical",
@@ -113,7 +113,7 @@ PARAMETERS = [
         {"model.peft.enabled": {"values": [True, False]}},
         "categorical",
         {"list": ["true", "false"]},
-        "'model.peft.enabled=${trialParameters.modelPeftEnabled}'",
+        "model.peft.enabled=${trialParameters.modelPeftEnabled}",
     ),
 ]
 
@@ -182,10 +182,18 @@ def test_constants_and_fixed_become_plain_arguments() -> None:
     assert [p.name for p in result.parameters] == ["trainer.lr"]
     assert "data.multiply=1" in result.arguments
     assert "trainer.epochs=3" in result.arguments
-    assert "'trainer.k_values=[1, 5, 10]'" in result.arguments  # quoted for sh, a YAML list for the trainer
+    # plain words (no quoting: they must mean the same to Katib's `sh -c` and to exec); a list as a,b,c
+    assert "trainer.k_values=1,5,10" in result.arguments
 
 
-def test_scale_with_is_computed_by_the_shell() -> None:
+def test_values_that_are_no_plain_word_are_refused() -> None:
+    with pytest.raises(ConfigError, match="plain word"):
+        katib_search_space(
+            sweep("random", {"trainer.lr": {"values": [1e-5]}}, fixed={"data.pairs": "my pairs.jsonl"})
+        )
+
+
+def test_scale_with_is_computed_by_the_trial_command() -> None:
     result = katib_search_space(
         sweep(
             "random",
@@ -198,7 +206,7 @@ def test_scale_with_is_computed_by_the_shell() -> None:
     names = [p.name for p in result.parameters]
     assert names == ["model.peft.r", "model.peft.alpha/model.peft.r"]
     assert (
-        "model.peft.alpha=$((${trialParameters.modelPeftAlphaPerModelPeftR}*${trialParameters.modelPeftR}))"
+        "--product=model.peft.alpha=${trialParameters.modelPeftAlphaPerModelPeftR}x${trialParameters.modelPeftR}"
         in result.arguments
     )
 

@@ -1,9 +1,10 @@
 """A Katib trial's command, run locally: the real trainer with the tiny model writes its run folder where the PVC
 would be, and the collector regex taken from the rendered Experiment parses the objective from its real stdout.
 
-Also, with a stand-in trainer: the trial script passes SIGTERM on (Katib's own `sh -c` does not), so a
-preempted or suspended pod saves a checkpoint, and exit codes reach the Job (podFailurePolicy uses them).
-The slow test interrupts a real trial with SIGTERM and restarts it, as Kubernetes restarts a preempted pod.
+Also, with a stand-in trainer: the preStop hook stops the trainer under Katib's `sh -c` (which passes no
+signal on), so a preempted or suspended pod saves a checkpoint, and exit codes reach the Job (podFailurePolicy
+uses them). The slow test stops a real trial through its preStop hook and restarts it, as Kubernetes restarts
+a preempted pod.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -22,13 +22,13 @@ import pytest
 import yaml
 
 from lexdpr.kube.experiment import ExperimentOptions, build_experiment
-from lexdpr.kube.katib_check import experiment_errors
-from lexdpr.kube.metrics import collect_observation_log, reduce
-from lexdpr.kube.schemas import KubernetesSchemas
 from lexdpr.sweep.sweep_file import parse_sweep
 from lexdpr.training.checkpoint import best_checkpoint, list_checkpoints
 from tests.conftest_models import build_tiny_bert, make_dataset
-from tests.kube.trial_runner import PodPaths, completed_marker, run_trial, trial_command
+from tests.kube.katib_check import experiment_errors
+from tests.kube.schemas import KubernetesSchemas
+from tests.kube.trial_runner import PodPaths, completed_marker, fake_trainer, run_trial, trial_command
+from tests.kube.upstream.katib import KATIB_VERSIONS, objective_value, parse_metrics
 
 EXPERIMENT = "tiny-sweep"
 TRIAL = "tiny-sweep-q8x2k4mz"
@@ -106,11 +106,12 @@ def test_the_trial_command_trains_and_katibs_collector_reads_its_stdout(
     spec = experiment["spec"]
     filters = spec["metricsCollectorSpec"]["source"]["filter"]["metricsFormat"]
     names = [spec["objective"]["objectiveMetricName"], *spec["objective"]["additionalMetricNames"]]
-    logs = collect_observation_log((paths.katib / "metrics.log").read_text(encoding="utf-8"), names, filters)
+    output = (paths.katib / "metrics.log").read_text(encoding="utf-8").split("\n")
     events = [
         json.loads(line) for line in (run / "wandb-events.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     logged = [e["eval"]["ndcg_at_10"] for e in events if "eval" in e]
+    logs = parse_metrics(output, names, filters, "0.19")
     parsed = [float(log.value) for log in logs if log.name == "eval/ndcg_at_10"]
     # every evaluation, then the best checkpoint's value once more (the trial's result)
     best = best_checkpoint(list_checkpoints(folder / "bi_encoder"))
@@ -118,8 +119,11 @@ def test_the_trial_command_trains_and_katibs_collector_reads_its_stdout(
     best_metrics = best.state["metrics"]
     assert parsed[:-1] == pytest.approx(logged) and len(parsed) == len(logged) + 1
     strategies = {s["name"]: s["value"] for s in spec["objective"]["metricStrategies"]}
-    for name in names:  # each metric as Katib stores it = its value at the best checkpoint, step 0 ignored
-        assert reduce(logs, name, strategies[name]) == pytest.approx(best_metrics[name], rel=1e-5), name
+    for version in KATIB_VERSIONS:  # each metric as Katib stores it = its value at the best checkpoint
+        logs = parse_metrics(output, names, filters, version)
+        for name in names:
+            value = objective_value(logs, name, strategies[name])
+            assert value == pytest.approx(best_metrics[name], rel=1e-5), (version, name)
     assert {log.name for log in logs} == {
         "eval/ndcg_at_10",
         "eval/recall_at_10",
@@ -128,44 +132,12 @@ def test_the_trial_command_trains_and_katibs_collector_reads_its_stdout(
     }
 
 
-FAKE_TRAINER = """\
-import os, signal, sys, time
-args = sys.argv[1:]
-mode = os.environ.get("FAKE_MODE", "wait")
-out = os.environ["FAKE_OUT"]
-def on_term(signum, frame):
-    open(out, "a").write("TERM\\n")
-    print("eval/ndcg_at_10=0.3", flush=True)
-    sys.exit(143)
-signal.signal(signal.SIGTERM, on_term)
-open(out, "a").write("started " + " ".join(args) + "\\n")
-run_dir = next(a.split("=", 1)[1] for a in args if a.startswith("run_dir="))
-os.makedirs(run_dir + "/run-20250310_010000-abcd1234", exist_ok=True)
-open(run_dir + "/run-20250310_010000-abcd1234/wandb-metadata.json", "w").write('{"state": "finished"}')
-print("eval/ndcg_at_10=0.25", flush=True)
-if mode == "exit2":
-    sys.exit(2)
-if mode == "wait":
-    for _ in range(600):
-        time.sleep(0.05)
-"""
-
-
-def _fake_trainer(tmp_path: Path) -> Path:
-    bin_dir = tmp_path / "fake-bin"
-    bin_dir.mkdir()
-    script = bin_dir / "lex-dpr"
-    script.write_text(f"#!{sys.executable}\n" + FAKE_TRAINER, encoding="utf-8")
-    script.chmod(0o755)
-    return bin_dir
-
-
 @pytest.mark.parametrize(("mode", "code", "marker"), [("exit0", 0, "completed"), ("exit2", 2, None)])
 def test_exit_codes_pass_through_the_wrapped_command(
     tmp_path: Path, mode: str, code: int, marker: str | None, tiny_inputs: dict[str, Path]
 ) -> None:
     experiment, paths = _pod(tmp_path, tiny_inputs)
-    argv, env = trial_command(experiment, ASSIGNMENTS, TRIAL, paths, path_prefix=str(_fake_trainer(tmp_path)))
+    argv, env = trial_command(experiment, ASSIGNMENTS, TRIAL, paths, path_prefix=str(fake_trainer(tmp_path)))
     env.update(FAKE_MODE=mode, FAKE_OUT=str(tmp_path / "fake.log"))
     assert run_trial(argv, env, paths, timeout=60) == code
     assert completed_marker(paths) == marker
@@ -176,7 +148,7 @@ def test_run_folders_are_copied_to_s3_after_the_trial(
     tmp_path: Path, tiny_inputs: dict[str, Path], s3_bucket: str
 ) -> None:
     experiment, paths = _pod(tmp_path, tiny_inputs)
-    argv, env = trial_command(experiment, ASSIGNMENTS, TRIAL, paths, path_prefix=str(_fake_trainer(tmp_path)))
+    argv, env = trial_command(experiment, ASSIGNMENTS, TRIAL, paths, path_prefix=str(fake_trainer(tmp_path)))
     env.update(FAKE_MODE="exit2", FAKE_OUT=str(tmp_path / "fake.log"), LEXDPR_RUNS_S3=f"{s3_bucket}/sweeps")
     env.update({k: v for k, v in os.environ.items() if k.startswith("AWS_")})  # the Secret's envFrom
     assert (
@@ -188,15 +160,27 @@ def test_run_folders_are_copied_to_s3_after_the_trial(
     assert json.loads(read_text(copied)) == {"state": "finished"}
 
 
-def test_sigterm_to_katibs_shell_reaches_the_trainer(tmp_path: Path, tiny_inputs: dict[str, Path]) -> None:
-    """Kubernetes signals the container's main process, Katib's `sh`: the trainer must still get SIGTERM."""
+def _pre_stop(experiment: dict, env: dict[str, str], paths: PodPaths) -> int:
+    """The container's preStop hook, run as the kubelet runs it: in the container, with its environment."""
+    job = experiment["spec"]["trialTemplate"]["trialSpec"]
+    hook = job["spec"]["template"]["spec"]["containers"][0]["lifecycle"]["preStop"]["exec"]["command"]
+    return subprocess.run(hook, cwd=paths.workspace, env=env, timeout=30).returncode
+
+
+def test_the_prestop_hook_stops_the_trainer_under_katibs_shell(
+    tmp_path: Path, tiny_inputs: dict[str, Path]
+) -> None:
+    """Kubernetes signals only the container's main process, Katib's `sh`, which passes nothing on: the
+    preStop hook (run before that signal) must make the trainer save and stop."""
     experiment, paths = _pod(tmp_path, tiny_inputs)
-    argv, env = trial_command(experiment, ASSIGNMENTS, TRIAL, paths, path_prefix=str(_fake_trainer(tmp_path)))
+    argv, env = trial_command(experiment, ASSIGNMENTS, TRIAL, paths, path_prefix=str(fake_trainer(tmp_path)))
+    assert argv[:2] == ["sh", "-c"]  # Katib's collector wrapped the command
     log = tmp_path / "fake.log"
     env.update(FAKE_MODE="wait", FAKE_OUT=str(log))
     shell = subprocess.Popen(argv, cwd=paths.workspace, env=env)
     _wait_for(lambda: log.exists() and "started" in log.read_text(encoding="utf-8"))
-    shell.send_signal(signal.SIGTERM)
+    assert _pre_stop(experiment, env, paths) == 0  # returns once the trial has exited
+    assert shell.poll() is not None or shell.wait(timeout=5) is not None
     assert shell.wait(timeout=20) == 143
     assert log.read_text(encoding="utf-8").splitlines()[-1] == "TERM"
     assert completed_marker(paths) is None  # an interrupted trial is not reported as completed
@@ -211,7 +195,7 @@ def test_a_preempted_trial_resumes_from_its_checkpoint(tmp_path: Path, tiny_inpu
     checkpoints = _trial_folder(paths) / "bi_encoder"
     first = subprocess.Popen(argv, cwd=paths.workspace, env=env)
     _wait_for(lambda: any(checkpoints.glob("checkpoint-3")), timeout=240)
-    first.send_signal(signal.SIGTERM)  # what a preemption or the window agent's suspension does
+    assert _pre_stop(experiment, env, paths) == 0  # what a preemption or the window agent's suspension does
     assert first.wait(timeout=120) == 128 + signal.SIGTERM
     saved = sorted(checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
     (run,) = (_trial_folder(paths) / "wandb").glob("run-*")
@@ -224,10 +208,11 @@ def test_a_preempted_trial_resumes_from_its_checkpoint(tmp_path: Path, tiny_inpu
     assert json.loads((run / "wandb-metadata.json").read_text(encoding="utf-8")).get(
         "resumed_from_step", 0
     ) >= int(saved[-1].name.split("-")[1])
-    logs = collect_observation_log(
-        (paths.katib / "metrics.log").read_text(encoding="utf-8"),
+    logs = parse_metrics(
+        (paths.katib / "metrics.log").read_text(encoding="utf-8").split("\n"),
         ["eval/ndcg_at_10"],
         [experiment["spec"]["metricsCollectorSpec"]["source"]["filter"]["metricsFormat"][0]],
+        "0.19",
     )
     assert logs[0].value != "unavailable"
 

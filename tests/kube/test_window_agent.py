@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from lexdpr.errors import ConfigError
-from lexdpr.kube.emulate import render_trial
 from lexdpr.kube.experiment import ExperimentOptions, build_experiment
 from lexdpr.kube.manifests import preset_experiment
 from lexdpr.kube.status import summarize
@@ -28,6 +27,7 @@ from lexdpr.kube.window_agent import (
 from lexdpr.sweep.preset import preset_spec
 from lexdpr.sweep.time_window import TimeWindow
 from tests.kube.conftest import SEOUL
+from tests.kube.emulate import render_trial
 from tests.kube.katib_sim import FakeClock, FakeKatib
 
 H = 3600.0

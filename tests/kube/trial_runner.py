@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lexdpr.kube.emulate import katib_wrapped_args, kubelet_expand, primary_container, render_trial
+from tests.kube.emulate import katib_wrapped_args, kubelet_expand, primary_container, render_trial
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,39 @@ def completed_marker(paths: PodPaths) -> str | None:
     """Content of the `<pid>.pid` file the wrapped command writes when the trainer succeeded."""
     markers = list(paths.katib.glob("*.pid"))
     return markers[0].read_text(encoding="utf-8").strip() if markers else None
+
+
+FAKE_TRAINER = """\
+import os, signal, sys, time
+if sys.argv[1:3] == ["sweep", "trial"]:  # the real trial command, which then runs this `lex-dpr train`
+    os.execv(REAL_LEX_DPR, [REAL_LEX_DPR, *sys.argv[1:]])
+args = sys.argv[1:]
+mode = os.environ.get("FAKE_MODE", "wait")
+out = os.environ["FAKE_OUT"]
+def on_term(signum, frame):
+    open(out, "a").write("TERM\\n")
+    print("eval/ndcg_at_10=0.3", flush=True)
+    sys.exit(143)
+signal.signal(signal.SIGTERM, on_term)
+open(out, "a").write("started " + " ".join(args) + "\\n")
+run_dir = next(a.split("=", 1)[1] for a in args if a.startswith("run_dir="))
+os.makedirs(run_dir + "/run-20250310_010000-abcd1234", exist_ok=True)
+open(run_dir + "/run-20250310_010000-abcd1234/wandb-metadata.json", "w").write('{"state": "finished"}')
+print("eval/ndcg_at_10=0.25", flush=True)
+if mode == "exit2":
+    sys.exit(2)
+if mode == "wait":
+    for _ in range(600):
+        time.sleep(0.05)
+"""
+
+
+def fake_trainer(tmp_path: Path) -> Path:
+    """A folder with a `lex-dpr` whose `train` is a stand-in (FAKE_MODE, FAKE_OUT) and the rest the real one."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    script = bin_dir / "lex-dpr"
+    real = str(Path(sys.executable).parent / "lex-dpr")
+    script.write_text(f"#!{sys.executable}\nREAL_LEX_DPR = {real!r}\n" + FAKE_TRAINER, encoding="utf-8")
+    script.chmod(0o755)
+    return bin_dir

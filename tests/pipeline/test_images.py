@@ -49,17 +49,18 @@ def stages() -> list[list[tuple[str, str]]]:
 
 
 def pip_installs(text: str) -> list[str]:
-    return [m.group(0) for m in re.finditer(r"pip install[^\n&`]*", text)]
+    return [m.group(0) for m in re.finditer(r"pip install[^\n&`;]*", text)]
 
 
 def test_the_project_is_installed_as_the_readme_says() -> None:
     build = stages()[0]
     runs = [args for keyword, args in build if keyword == "RUN"]
-    installs = [cmd for run in runs for cmd in pip_installs(run)]
-    assert len(installs) == 2
-    lock, project = (shlex.split(cmd) for cmd in installs)
-    assert lock[-2:] == ["-r", "requirements.lock"]
-    assert project[-2:] == ["--no-deps", "."]
+    # both variants install requirements.lock (the CUDA one after images/requirements-cuda.lock: tests/images)
+    installs = [shlex.split(cmd) for run in runs for cmd in pip_installs(run)]
+    locks = [cmd for cmd in installs if cmd[-2:] == ["-r", "requirements.lock"]]
+    projects = [cmd for cmd in installs if cmd[-2:] == ["--no-deps", "."]]
+    assert len(locks) == 2 and len(projects) == 1
+    assert all(cmd[-1] in ("requirements.lock", "requirements-cuda.lock", ".") for cmd in installs)
     readme = pip_installs((ROOT / "README.md").read_text(encoding="utf-8"))
     assert any("-r requirements.lock" in cmd for cmd in readme)
     assert any("--no-deps" in cmd for cmd in readme)
@@ -119,9 +120,9 @@ def test_the_configs_the_pipeline_names_are_in_the_image() -> None:
 
 def test_cpu_and_cuda_variants_match_the_images_the_pipeline_pulls() -> None:
     script = BUILD.read_text(encoding="utf-8")
-    indexes = dict(re.findall(r"\[(cpu|cuda)\]=\"([^\"]+)\"", script))
-    assert indexes["cpu"].endswith("/whl/cpu")
-    assert re.search(r"/whl/cu\d+$", indexes["cuda"])
+    # CPU torch from the PyTorch CPU index; the CUDA torch from images/requirements-cuda.lock (tests/images)
+    assert '"TORCH_INDEX=https://download.pytorch.org/whl/cpu"' in script
+    assert "--build-arg VARIANT=cuda" in script
     assert f"IMAGE_REPOSITORY:-{kfp_pipeline.IMAGE_REPOSITORY}" in script
     assert kfp_pipeline.image("1.0", "cpu") == f"{kfp_pipeline.IMAGE_REPOSITORY}:1.0"
     assert kfp_pipeline.image("1.0", "cuda") == f"{kfp_pipeline.IMAGE_REPOSITORY}:1.0-cuda"

@@ -4,11 +4,12 @@ import io
 import json
 import os
 import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from lexdpr.tracking.run_folder import RunFolder, nest, new_run_id
-from lexdpr.tracking.stdout_metrics import metric_lines, print_metrics
+from lexdpr.tracking.stdout_metrics import MetricEcho, metric_lines
 from lexdpr.tracking.tracker import RunTracker
 from lexdpr.tracking.wandb_mirror import WandbMirror
 
@@ -71,8 +72,22 @@ def test_stdout_lines_for_katib():
     }
     assert metric_lines(metrics) == ["eval/ndcg_at_10=0.512346", "valid/loss=1.25"]
     stream = io.StringIO()
-    print_metrics({"eval/mrr_at_10": 1.0}, stream)
-    assert stream.getvalue() == "eval/mrr_at_10=1\n"
+    MetricEcho(clock=lambda: datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)).print(
+        {"eval/mrr_at_10": 1.0}, stream
+    )
+    assert stream.getvalue() == "2026-01-02T03:04:05.000006Z eval/mrr_at_10=1\n"
+
+
+def test_metric_timestamps_strictly_increase_when_the_clock_stands_still():
+    """Katib's `latest` is the row with the newest time; equal times come back in no defined order."""
+    frozen = datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=timezone(timedelta(hours=9)))
+    echo = MetricEcho(clock=lambda: frozen)
+    first = echo.lines({"eval/ndcg_at_10": 0.1, "valid/loss": 2.0})
+    second = echo.lines({"eval/ndcg_at_10": 0.2})
+    stamps = [line.split(" ", 1)[0] for line in first + second]
+    # one evaluation's lines share a time (different metrics); the next is 1 µs later, in UTC
+    assert stamps == ["2026-01-01T18:04:05.999999Z"] * 2 + ["2026-01-01T18:04:06.000000Z"]
+    assert echo.lines({"train/loss": 1.0}) == []
 
 
 def test_wandb_disabled_means_no_mirror(tmp_path, monkeypatch):

@@ -80,8 +80,8 @@ capabilities:
 {{- end }}
 
 {{/*
-The search space: values.katib.experiment.searchSpace, or the preset generated from the sweep preset
-(files/search-space.yaml, by `python -m lexdpr.kube.manifests`).
+The search space: values.katib.experiment.searchSpace, or the preset's (files/search-space.yaml, written by
+`python -m lexdpr.kube.manifests` from the same code that writes files/experiment.yaml).
 */}}
 {{- define "lexdpr.searchSpace" -}}
 {{- if .Values.katib.experiment.searchSpace }}
@@ -91,27 +91,9 @@ The search space: values.katib.experiment.searchSpace, or the preset generated f
 {{- end }}
 {{- end }}
 
-{{/*
-The trial's `sh -c` script: `lex-dpr train` in the background with SIGTERM forwarded, so a preempted or
-suspended pod saves a checkpoint (Katib wraps the command in its own `sh -c`, which does not pass signals on).
-Must stay identical to lexdpr.kube.trial_job.train_script (tests/kube/test_chart.py compares them).
-*/}}
-{{- define "lexdpr.trialScript" -}}
-{{- $space := include "lexdpr.searchSpace" . | fromYaml }}
-{{- $name := include "lexdpr.experimentName" . }}
-{{- $words := list "lex-dpr train" }}
-{{- range .Values.katib.trial.trainFlags }}
-{{- $words = append $words . }}
-{{- end }}
-{{- $words = append $words "--config /etc/lexdpr/config.yaml" }}
-{{- range $space.arguments }}
-{{- $words = append $words . }}
-{{- end }}
-{{- $words = append $words (printf "out_dir=sweeps/%s/${trialParameters.trialName}" $name) }}
-{{- $words = append $words (printf "run_dir=sweeps/%s/${trialParameters.trialName}/wandb" $name) }}
-{{- $words = append $words (printf "sweep_id=%s" $name) }}
-{{- $upload := printf "python3 -m lexdpr.kube.upload sweeps/%s/${trialParameters.trialName}/wandb \"$LEXDPR_RUNS_S3/%s/${trialParameters.trialName}/wandb\"" $name $name }}
-{{- printf "{\n  trap 'kill -TERM $pid 2>/dev/null' TERM INT\n  %s &\n  pid=$!\n  wait $pid; rc=$?\n  while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done\n  if [ -n \"${LEXDPR_RUNS_S3:-}\" ]; then\n    %s\n  fi\n  (exit $rc)\n}" (join " \\\n    " $words) $upload }}
+{{/* The trial image: the `-cuda` variant of the image when trials request GPUs (lexdpr.images). */}}
+{{- define "lexdpr.trialImage" -}}
+{{- include "lexdpr.image" . }}{{ if gt (int .Values.katib.trial.gpus) 0 }}-cuda{{ end }}
 {{- end }}
 
 {{/* The training container's resources: values.katib.trial.resources plus the GPUs in requests and limits. */}}
@@ -128,169 +110,102 @@ Must stay identical to lexdpr.kube.trial_job.train_script (tests/kube/test_chart
 {{- toYaml $resources }}
 {{- end }}
 
-{{/* The Experiment (lexdpr.kube.experiment.build_experiment with the chart's values). */}}
+{{/*
+The Experiment. Its whole structure — the trial Job, its command `lex-dpr sweep trial`, the podFailurePolicy,
+the metrics collector — is files/experiment.yaml, which `python -m lexdpr.kube.manifests` writes with
+lexdpr.kube.experiment.build_experiment (the renderer behind `lex-dpr sweep --backend katib` and
+manifests/katib-experiment.yaml). Only deployment values are set here, each at its place in that structure.
+*/}}
 {{- define "lexdpr.experiment" -}}
+{{- $exp := .Files.Get "files/experiment.yaml" | fromYaml }}
+{{- $preset := .Files.Get "files/search-space.yaml" | fromYaml }}
 {{- $space := include "lexdpr.searchSpace" . | fromYaml }}
 {{- $e := .Values.katib.experiment }}
 {{- $t := .Values.katib.trial }}
+{{- $name := include "lexdpr.experimentName" . }}
 {{- $max := int $e.maxTrialCount }}
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata:
-  name: {{ include "lexdpr.experimentName" . }}
-  namespace: {{ .Release.Namespace }}
-  labels:
-    {{- include "lexdpr.labels" . | nindent 4 }}
-    app.kubernetes.io/component: sweep
-  annotations:
-    {{- with $e.annotations }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-    {{- toYaml $space.annotations | nindent 4 }}
-    lexdpr.io/max-trial-count: {{ $max | quote }}
-    lexdpr.io/parallel-trial-count: {{ int $e.parallelTrialCount | quote }}
-    lexdpr.io/max-failed-trial-count: {{ int $e.maxFailedTrialCount | quote }}
-spec:
-  objective:
-    {{- toYaml $space.objective | nindent 4 }}
-  algorithm:
-    {{- toYaml $space.algorithm | nindent 4 }}
-  {{- with $space.earlyStopping }}
-  earlyStopping:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  parallelTrialCount: {{ min (int $e.parallelTrialCount) $max }}
-  maxTrialCount: {{ $max }}
-  maxFailedTrialCount: {{ min (int $e.maxFailedTrialCount) $max }}
-  resumePolicy: {{ $e.resumePolicy }}
-  metricsCollectorSpec:
-    collector:
-      kind: StdOut
-    source:
-      filter:
-        metricsFormat:
-          - {{ `([\w|/-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)` | quote }}
-  parameters:
-    {{- toYaml $space.parameters | nindent 4 }}
-  trialTemplate:
-    primaryContainerName: training-container
-    successCondition: {{ `status.conditions.#(type=="Complete")#|#(status=="True")#` | quote }}
-    failureCondition: {{ `status.conditions.#(type=="Failed")#|#(status=="True")#` | quote }}
-    retain: false
-    trialParameters:
-      {{- with $space.trialParameters }}
-      {{- toYaml . | nindent 6 }}
-      {{- end }}
-      - name: trialName
-        description: "the Trial's name: its folder on the PVC, so a restarted pod resumes"
-        reference: ${trialSpec.Name}
-    trialSpec:
-      apiVersion: batch/v1
-      kind: Job
-      metadata:
-        labels:
-          app.kubernetes.io/name: lexdpr
-          app.kubernetes.io/component: trial
-      spec:
-        activeDeadlineSeconds: {{ int $t.activeDeadlineSeconds }}
-        backoffLimit: {{ int $t.backoffLimit }}
-        podFailurePolicy:
-          rules:
-            # Preempted, evicted, node drained: not the trial's fault; the next pod resumes from its checkpoint.
-            - action: Ignore
-              onPodConditions:
-                - type: DisruptionTarget
-                  status: "True"
-            # 1 = an exception (e.g. CUDA out of memory), 2 = a config error or a diverged loss: retrying won't help.
-            - action: FailJob
-              onPodConditions: []
-              onExitCodes:
-                containerName: training-container
-                operator: In
-                values: [1, 2]
-        template:
-          metadata:
-            labels:
-              app.kubernetes.io/name: lexdpr
-              app.kubernetes.io/component: trial
-            annotations:
-              sidecar.istio.io/inject: "false"
-          spec:
-            restartPolicy: Never
-            serviceAccountName: {{ include "lexdpr.trialServiceAccount" . }}
-            automountServiceAccountToken: false
-            terminationGracePeriodSeconds: {{ int $t.terminationGracePeriodSeconds }}
-            securityContext:
-              {{- include "lexdpr.podSecurityContext" . | nindent 14 }}
-            {{- with .Values.imagePullSecrets }}
-            imagePullSecrets:
-              {{- toYaml . | nindent 14 }}
-            {{- end }}
-            {{- with $t.nodeSelector }}
-            nodeSelector:
-              {{- toYaml . | nindent 14 }}
-            {{- end }}
-            {{- with $t.tolerations }}
-            tolerations:
-              {{- toYaml . | nindent 14 }}
-            {{- end }}
-            containers:
-              - name: training-container
-                image: {{ include "lexdpr.image" . }}
-                imagePullPolicy: {{ .Values.image.pullPolicy }}
-                workingDir: /workspace
-                command: [sh, -c]
-                args:
-                  - |-
-                    {{- include "lexdpr.trialScript" . | nindent 20 }}
-                env:
-                  - {name: HOME, value: /tmp}
-                  - {name: TMPDIR, value: /tmp}
-                  - {name: XDG_CACHE_HOME, value: /tmp/.cache}
-                  - {name: MPLCONFIGDIR, value: /tmp/.config/matplotlib}
-                  - {name: HF_HOME, value: /workspace/.cache/huggingface}
-                  - {name: LEXDPR_MODEL_CACHE, value: /workspace/.cache/lexdpr/models}
-                  - {name: TOKENIZERS_PARALLELISM, value: "false"}
-                  - {name: PYTHONUNBUFFERED, value: "1"}
-                  - {name: WANDB_MODE, value: offline}
-                  - {name: WANDB_CACHE_DIR, value: /tmp/.cache/wandb}
-                  - {name: WANDB_CONFIG_DIR, value: /tmp/.config/wandb}
-                  - {name: WANDB_DATA_DIR, value: /tmp/.cache/wandb-data}
-                  {{- if $t.hfOffline }}
-                  - {name: HF_HUB_OFFLINE, value: "1"}
-                  {{- end }}
-                  {{- with $t.runsS3 }}
-                  - {name: LEXDPR_RUNS_S3, value: {{ trimSuffix "/" . | quote }}}
-                  {{- end }}
-                  {{- range $k, $v := $t.extraEnv }}
-                  - name: {{ $k }}
-                    value: {{ $v | quote }}
-                  {{- end }}
-                resources:
-                  {{- include "lexdpr.trialResources" . | nindent 18 }}
-                securityContext:
-                  {{- include "lexdpr.containerSecurityContext" . | nindent 18 }}
-                volumeMounts:
-                  - {name: workspace, mountPath: /workspace}
-                  - {name: config, mountPath: /etc/lexdpr, readOnly: true}
-                  - {name: tmp, mountPath: /tmp}
-                  - {name: dshm, mountPath: /dev/shm}
-                envFrom:
-                  - secretRef:
-                      name: {{ include "lexdpr.s3SecretName" . }}
-                      optional: true
-            volumes:
-              - name: workspace
-                persistentVolumeClaim:
-                  claimName: {{ include "lexdpr.claimName" . }}
-              - name: config
-                configMap:
-                  name: {{ include "lexdpr.configMapName" . }}
-              - name: tmp
-                emptyDir:
-                  sizeLimit: {{ $t.tmpSize }}
-              - name: dshm
-                emptyDir:
-                  medium: Memory
-                  sizeLimit: {{ $t.shmSize }}
+{{- if gt (int $e.parallelTrialCount) $max }}
+{{- fail (printf "katib.experiment.parallelTrialCount (%d) must not exceed katib.experiment.maxTrialCount (%d): Katib refuses such an Experiment" (int $e.parallelTrialCount) $max) }}
+{{- end }}
+{{- if gt (int $e.maxFailedTrialCount) $max }}
+{{- fail (printf "katib.experiment.maxFailedTrialCount (%d) must not exceed katib.experiment.maxTrialCount (%d): Katib refuses such an Experiment" (int $e.maxFailedTrialCount) $max) }}
+{{- end }}
+{{- /* metadata */}}
+{{- $meta := $exp.metadata }}
+{{- $_ := set $meta "name" $name }}
+{{- $_ := set $meta "namespace" .Release.Namespace }}
+{{- $_ := set $meta "labels" (merge (dict "app.kubernetes.io/component" "sweep") (include "lexdpr.labels" . | fromYaml)) }}
+{{- $annotations := merge (dict) (default dict $e.annotations) }}
+{{- $annotations = merge $annotations $space.annotations }}
+{{- $_ := set $annotations "lexdpr.io/max-trial-count" (toString $max) }}
+{{- $_ := set $annotations "lexdpr.io/parallel-trial-count" (toString (int $e.parallelTrialCount)) }}
+{{- $_ := set $annotations "lexdpr.io/max-failed-trial-count" (toString (int $e.maxFailedTrialCount)) }}
+{{- $_ := set $meta "annotations" $annotations }}
+{{- /* the search space and the counts */}}
+{{- $spec := $exp.spec }}
+{{- $_ := set $spec "objective" $space.objective }}
+{{- $_ := set $spec "algorithm" $space.algorithm }}
+{{- if $space.earlyStopping }}
+{{- $_ := set $spec "earlyStopping" $space.earlyStopping }}
+{{- else }}
+{{- $_ := unset $spec "earlyStopping" }}
+{{- end }}
+{{- $_ := set $spec "parallelTrialCount" (int $e.parallelTrialCount) }}
+{{- $_ := set $spec "maxTrialCount" $max }}
+{{- $_ := set $spec "maxFailedTrialCount" (int $e.maxFailedTrialCount) }}
+{{- $_ := set $spec "resumePolicy" $e.resumePolicy }}
+{{- $_ := set $spec "parameters" $space.parameters }}
+{{- $template := $spec.trialTemplate }}
+{{- $own := slice $template.trialParameters (len $preset.trialParameters) }}
+{{- $_ := set $template "trialParameters" (concat $space.trialParameters $own) }}
+{{- /* the trial Job */}}
+{{- $job := $template.trialSpec }}
+{{- $_ := set $job.spec "activeDeadlineSeconds" (int $t.activeDeadlineSeconds) }}
+{{- $_ := set $job.spec "backoffLimit" (int $t.backoffLimit) }}
+{{- $pod := $job.spec.template.spec }}
+{{- $_ := set $pod "serviceAccountName" (include "lexdpr.trialServiceAccount" .) }}
+{{- $_ := set $pod "terminationGracePeriodSeconds" (int $t.terminationGracePeriodSeconds) }}
+{{- with .Values.imagePullSecrets }}
+{{- $_ := set $pod "imagePullSecrets" . }}
+{{- end }}
+{{- with $t.nodeSelector }}
+{{- $_ := set $pod "nodeSelector" . }}
+{{- end }}
+{{- with $t.tolerations }}
+{{- $_ := set $pod "tolerations" . }}
+{{- end }}
+{{- range $pod.volumes }}
+{{- if .persistentVolumeClaim }}{{ $_ := set .persistentVolumeClaim "claimName" (include "lexdpr.claimName" $) }}{{ end }}
+{{- if .configMap }}{{ $_ := set .configMap "name" (include "lexdpr.configMapName" $) }}{{ end }}
+{{- if eq .name "tmp" }}{{ $_ := set .emptyDir "sizeLimit" $t.tmpSize }}{{ end }}
+{{- if eq .name "dshm" }}{{ $_ := set .emptyDir "sizeLimit" $t.shmSize }}{{ end }}
+{{- end }}
+{{- $container := index $pod.containers 0 }}
+{{- $_ := set $container "image" (include "lexdpr.trialImage" .) }}
+{{- $_ := set $container "imagePullPolicy" .Values.image.pullPolicy }}
+{{- $_ := set $container "resources" (include "lexdpr.trialResources" . | fromYaml) }}
+{{- $fixedArgs := sub (len $container.args) (len $preset.arguments) }}
+{{- $_ := set $container "args" (concat (slice $container.args 0 $fixedArgs) $space.arguments) }}
+{{- range $container.envFrom }}
+{{- $_ := set .secretRef "name" (include "lexdpr.s3SecretName" $) }}
+{{- end }}
+{{- $env := list }}
+{{- range $container.env }}
+{{- if eq .name "LEXDPR_EXPERIMENT" }}
+{{- $env = append $env (dict "name" .name "value" $name) }}
+{{- else }}
+{{- $env = append $env . }}
+{{- end }}
+{{- end }}
+{{- if $t.hfOffline }}
+{{- $env = append $env (dict "name" "HF_HUB_OFFLINE" "value" "1") }}
+{{- end }}
+{{- with $t.runsS3 }}
+{{- $env = append $env (dict "name" "LEXDPR_RUNS_S3" "value" (trimSuffix "/" .)) }}
+{{- end }}
+{{- range $k, $v := $t.extraEnv }}
+{{- $env = append $env (dict "name" $k "value" (toString $v)) }}
+{{- end }}
+{{- $_ := set $container "env" $env }}
+{{- toYaml $exp }}
 {{- end }}

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 #: The oldest Kubernetes we support (CronJob.spec.timeZone is GA from 1.27) … the newest schemas bundled.
-SUPPORTED_VERSIONS = ("1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
+SUPPORTED_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
 CUSTOM_GROUPS = ("kubeflow.org",)
 
 

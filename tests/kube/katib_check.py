@@ -22,7 +22,8 @@ checks, with the paths the webhook would report:
   every additional metric (Katib's own parser, ported in `metrics`);
 - counts: maxTrialCount ≥ parallelTrialCount ≥ 1, maxFailedTrialCount ≤ maxTrialCount, the name's format.
 
-`update_errors(old, new)` adds the webhook's rules for edits of a live Experiment (what the time-window agent
+This is our own, stricter check (the upstream rules themselves are ported per version in
+`tests/kube/upstream/`). `update_errors(old, new)` adds the webhook's rules for edits of a live Experiment (what the time-window agent
 does): only the three counts may change, maxTrialCount must exceed `status.trials`, and a completed Experiment
 can only be restarted if it stopped at its trial budget with a resume policy other than Never.
 """
@@ -35,10 +36,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lexdpr.kube.emulate import kubelet_expand, primary_container, render_trial, unresolved_references
-from lexdpr.kube.metrics import collect_observation_log
-from lexdpr.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas, SchemaUnavailable
 from lexdpr.kube.search_space import param_ref
+from tests.kube.emulate import kubelet_expand, primary_container, render_trial, unresolved_references
+from tests.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas, SchemaUnavailable
+from tests.kube.upstream.katib import parse_metrics
 
 ALGORITHMS = (
     "random",
@@ -64,6 +65,8 @@ META_KEYS = ("Name", "Namespace", "Kind", "APIVersion")
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _PARAM_REF = re.compile(r"\$\{trialParameters\.(.+?)\}")
 _META_REF = re.compile(r"^\$\{trialSpec\.(.+?)\}$")
+#: What means the same to `sh` as to exec: no quotes, spaces, globs, `$`, redirections or separators.
+_PLAIN_WORD = re.compile(r"^[A-Za-z0-9_.,:+=@%/-]+$")
 _TWO_GROUPS = re.compile(r".*\(.*\).*\(.*\).*")
 
 
@@ -332,7 +335,7 @@ def _metrics(spec: Mapping[str, Any], errors: list[str]) -> None:
     objective = spec.get("objective") or {}
     names = [objective.get("objectiveMetricName"), *(objective.get("additionalMetricNames") or [])]
     for name in filter(None, names):
-        logs = collect_observation_log(f"{name}=0.5", [name], filters)
+        logs = parse_metrics([f"2026-01-01T00:00:00.000001Z {name}=0.5"], [name], filters, "0.19")
         if [(log.name, log.value) for log in logs] != [(name, "0.5")]:
             errors.append(
                 f"spec.metricsCollectorSpec.source.filter: the collector's regex does not parse the "
@@ -455,6 +458,11 @@ def _check_rendered(
             errors.append(
                 f"{where}: command/args[{i}] is changed by the kubelet's $(VAR)/$$ expansion; "
                 "write $$ as $$$$ or avoid it"
+            )
+        elif not _PLAIN_WORD.match(arg):
+            errors.append(
+                f"{where}: command/args[{i}] {arg!r} is not a plain word: Katib's StdOut collector joins the "
+                "command into an `sh -c` line, which would split or expand it"
             )
 
 
