@@ -6,8 +6,8 @@
 #   IMAGE_REPOSITORY=registry.example.com/lexdpr images/build.sh --push
 #
 # The pipeline pulls ${IMAGE_REPOSITORY}:${TAG} for CPU stages and ${IMAGE_REPOSITORY}:${TAG}-cuda for
-# training (pipeline parameter image_tag). Another repository needs `lex-dpr pipeline compile` after
-# changing IMAGE_REPOSITORY in lexdpr/pipeline/kfp_pipeline.py.
+# training and the Katib trials (lexdpr.images.image_name), fixed when it is compiled: another tag or
+# repository needs `lex-dpr pipeline compile --image-tag TAG --image-repository REPO`.
 #
 # The CPU variant takes torch from the PyTorch CPU index (TORCH_INDEX); the CUDA variant installs
 # images/requirements-cuda.lock (torch and its CUDA libraries from PyPI, hash-checked) and is built for

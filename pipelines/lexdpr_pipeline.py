@@ -6,7 +6,8 @@ runner (`lex-dpr pipeline run --local`) executes. Regenerate the YAML after chan
 
     python pipelines/lexdpr_pipeline.py            # or: lex-dpr pipeline compile
 
-`tests/pipeline/test_compile.py` recompiles and compares, ignoring the SDK version line.
+`tests/pipeline/test_kfp.py` recompiles and compares, ignoring the SDK version line; `tests/pipeline/upstream/`
+checks its Kubernetes settings against every supported KFP driver (2.3–2.15).
 """
 
 from __future__ import annotations

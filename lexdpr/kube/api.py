@@ -1,6 +1,7 @@
 """The few Kubernetes API calls lexdpr makes, behind a protocol so tests can record them instead.
 
-Calls: get/create/patch an Experiment, list its Trials, patch a Trial's annotations, get/patch a trial's Job.
+Calls: get/create/patch an Experiment, list its Trials, patch a Trial's annotations, get/patch a trial's Job
+(a batch/v1 Job, or the Training Operator's PyTorchJob of a multi-node trial).
 `KubernetesKatibApi` makes them with the official client (in-cluster service account, or the kubeconfig);
 the tests replace it with an in-memory fake (`tests/kube/katib_sim.py`) that checks every request body
 against the Kubernetes schemas and Katib's webhook rules.
@@ -22,6 +23,7 @@ from lexdpr.errors import LexDprError
 GROUP = "kubeflow.org"
 VERSION = "v1beta1"
 EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
+PYTORCHJOB_VERSION = "v1"
 _NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
@@ -46,9 +48,11 @@ class KatibApi(Protocol):
 
     def patch_trial(self, name: str, patch: dict[str, Any]) -> dict[str, Any]: ...
 
-    def get_job(self, name: str) -> dict[str, Any] | None: ...
+    def get_job(self, name: str) -> dict[str, Any] | None:
+        """The trial's batch/v1 Job, else its PyTorchJob, else None."""
+        ...
 
-    def patch_job(self, name: str, patch: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def patch_job(self, name: str, patch: list[dict[str, Any]], kind: str = "Job") -> dict[str, Any]: ...
 
 
 class KubernetesKatibApi:
@@ -110,9 +114,28 @@ class KubernetesKatibApi:
 
     def get_job(self, name: str) -> dict[str, Any] | None:
         job = self._call_or_none(self._batch.read_namespaced_job, name, self.namespace)
-        return None if job is None else self._api_client.sanitize_for_serialization(job)
+        if job is not None:
+            return {"kind": "Job", **self._api_client.sanitize_for_serialization(job)}
+        return self._call_or_none(
+            self._custom.get_namespaced_custom_object,
+            GROUP,
+            PYTORCHJOB_VERSION,
+            self.namespace,
+            "pytorchjobs",
+            name,
+        )
 
-    def patch_job(self, name: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
+    def patch_job(self, name: str, patch: list[dict[str, Any]], kind: str = "Job") -> dict[str, Any]:
+        if kind == "PyTorchJob":
+            return self._call(
+                self._custom.patch_namespaced_custom_object,
+                GROUP,
+                PYTORCHJOB_VERSION,
+                self.namespace,
+                "pytorchjobs",
+                name,
+                patch,
+            )
         job = self._call(self._batch.patch_namespaced_job, name, self.namespace, patch)
         return self._api_client.sanitize_for_serialization(job)
 

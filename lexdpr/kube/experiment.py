@@ -34,7 +34,7 @@ from lexdpr.kube.search_space import (
     katib_search_space,
     param_ref,
 )
-from lexdpr.kube.trial_job import PRIMARY_CONTAINER, TrialOptions, trial_job
+from lexdpr.kube.trial_job import MASTER_ROLE_LABEL, TrialOptions, trial_job
 from lexdpr.sweep.sweep_file import SweepSpec
 
 API_VERSION = "kubeflow.org/v1beta1"
@@ -49,6 +49,8 @@ RESUME_POLICIES = ("LongRunning", "FromVolume", "Never")
 _NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 JOB_SUCCESS_CONDITION = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
 JOB_FAILURE_CONDITION = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+#: The Training Operator's job conditions (a PyTorchJob is Succeeded, not Complete).
+PYTORCHJOB_SUCCESS_CONDITION = 'status.conditions.#(type=="Succeeded")#|#(status=="True")#'
 
 
 @dataclass(frozen=True)
@@ -117,13 +119,13 @@ def build_experiment(spec: SweepSpec, options: ExperimentOptions) -> dict[str, A
             "resumePolicy": o.resume_policy,
             "metricsCollectorSpec": metrics_collector_spec(),
             "parameters": [p.spec() for p in space.parameters],
-            "trialTemplate": _trial_template(space, job),
+            "trialTemplate": _trial_template(space, job, o.trial),
         }
     )
     return {"apiVersion": API_VERSION, "kind": "Experiment", "metadata": metadata, "spec": experiment_spec}
 
 
-def _trial_template(space: SearchSpace, job: dict[str, Any]) -> dict[str, Any]:
+def _trial_template(space: SearchSpace, job: dict[str, Any], trial: TrialOptions) -> dict[str, Any]:
     trial_parameters = [p.trial_parameter() for p in space.parameters]
     trial_parameters.append(
         {
@@ -132,14 +134,20 @@ def _trial_template(space: SearchSpace, job: dict[str, Any]) -> dict[str, Any]:
             "reference": TRIAL_NAME_REFERENCE,
         }
     )
-    return {
-        "primaryContainerName": PRIMARY_CONTAINER,
-        "successCondition": JOB_SUCCESS_CONDITION,
+    template: dict[str, Any] = {"primaryContainerName": trial.container_name}
+    if trial.distributed:
+        # Katib collects metrics from the master's pod only: rank 0 prints them.
+        template["primaryPodLabels"] = {MASTER_ROLE_LABEL: "master"}
+        template["successCondition"] = PYTORCHJOB_SUCCESS_CONDITION
+    else:
+        template["successCondition"] = JOB_SUCCESS_CONDITION
+    template |= {
         "failureCondition": JOB_FAILURE_CONDITION,
         "retain": False,
         "trialParameters": trial_parameters,
         "trialSpec": job,
     }
+    return template
 
 
 def experiment_yaml(experiment: dict[str, Any], header: str = "") -> str:

@@ -3,8 +3,8 @@
 Katib hands a trial its parameter values as strings substituted into the trial template
 (`${trialParameters.trainerLr}`); the trial runs `lex-dpr train key=value …`, so every swept key becomes one
 Katib parameter, one trial parameter (a placeholder) and one `key=…` argument. Katib parameter names are
-the dotted keys themselves (DESIGN §6: one vocabulary), so Katib's UI and `lex-dpr sweep status` read
-`trainer.lr`, not an alias.
+the dotted keys themselves (one vocabulary: docs/config-keys.md), so Katib's UI and `lex-dpr sweep
+status` read `trainer.lr`, not an alias.
 
 Method and distribution mapping (`method` → `algorithmName`):
 

@@ -5,7 +5,7 @@ paths of a sweep file — `data/processed/pairs_train.jsonl` — mean the same a
 
     /workspace/data/…                                   inputs (or s3:// URIs, with credentials from a Secret)
     /workspace/sweeps/{experiment}/{trial}/             out_dir: bi_encoder/checkpoint-{step}/, training_config.json
-    /workspace/sweeps/{experiment}/{trial}/wandb/       run_dir: the offline W&B run folder (DESIGN §5)
+    /workspace/sweeps/{experiment}/{trial}/wandb/       run_dir: the offline W&B run folder (docs/design.md)
     /workspace/.cache/huggingface/                      HF_HOME: hub downloads, once, shared by trials
     /workspace/.cache/lexdpr/models/                    LEXDPR_MODEL_CACHE: the trainer's base-model cache
 
@@ -35,12 +35,18 @@ metrics-collector sidecar runs under the same pod-level user.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from lexdpr.errors import ConfigError
 from lexdpr.images import image_name
 
 PRIMARY_CONTAINER = "training-container"
+#: The Training Operator requires this container name in every PyTorchJob replica.
+PYTORCH_CONTAINER = "pytorch"
+PYTORCHJOB_API_VERSION = "kubeflow.org/v1"
+MASTER_ROLE_LABEL = "training.kubeflow.org/job-role"
 WORKSPACE = "/workspace"
 CONFIG_DIR = "/etc/lexdpr"
 CONFIG_FILE = f"{CONFIG_DIR}/config.yaml"
@@ -52,6 +58,7 @@ UID = 1000
 EXPERIMENT_ENV = "LEXDPR_EXPERIMENT"
 TRIAL_ENV = "LEXDPR_TRIAL"
 RUNS_S3_ENV = "LEXDPR_RUNS_S3"
+PROCESSES_ENV = "LEXDPR_PROCESSES"
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,10 @@ class TrialOptions:
     config_map: str = "lexdpr-config"
     s3_secret: str | None = "lexdpr-s3"
     service_account: str = "lexdpr-trial"
+    #: GPUs per node; with more than one, the trainer runs as that many DDP processes (torchrun).
     gpus: int = 1
+    #: Nodes per trial; more than one makes the trial a Training Operator PyTorchJob (1 master + workers).
+    nodes: int = 1
     gpu_resource: str = "nvidia.com/gpu"
     cpu_request: str = "4"
     memory_request: str = "16Gi"
@@ -88,6 +98,15 @@ class TrialOptions:
     def resolved_image(self) -> str:
         return self.image or image_name(cuda=self.gpus > 0)
 
+    @property
+    def distributed(self) -> bool:
+        """A PyTorchJob (several nodes) rather than a batch/v1 Job."""
+        return self.nodes > 1
+
+    @property
+    def container_name(self) -> str:
+        return PYTORCH_CONTAINER if self.distributed else PRIMARY_CONTAINER
+
 
 def trial_out_dir(experiment: str, trial: str) -> str:
     """The trial's out_dir relative to the workspace PVC (its run folders are in `<out_dir>/wandb`)."""
@@ -100,7 +119,21 @@ def trial_args(arguments: list[str]) -> list[str]:
 
 
 def trial_job(experiment: str, arguments: list[str], options: TrialOptions, trial_ref: str) -> dict[str, Any]:
-    """The Job manifest (no name: Katib names it after the trial)."""
+    """The trial's manifest (no name: Katib names it after the trial): a batch/v1 Job on one node, a
+    Training Operator PyTorchJob on several."""
+    if options.nodes < 1 or options.gpus < 0:
+        raise ConfigError(
+            f"trial nodes must be at least 1 and GPUs at least 0 (nodes={options.nodes}, gpus={options.gpus})"
+        )
+    template = _pod_template(experiment, arguments, options, trial_ref)
+    if options.distributed:
+        return _pytorch_job(template, options)
+    return _batch_job(template, options)
+
+
+def _pod_template(
+    experiment: str, arguments: list[str], options: TrialOptions, trial_ref: str
+) -> dict[str, Any]:
     o = options
     resources: dict[str, Any] = {
         "requests": {"cpu": o.cpu_request, "memory": o.memory_request},
@@ -128,13 +161,15 @@ def trial_job(experiment: str, arguments: list[str], options: TrialOptions, tria
     ]
     # Deployment settings come last, in this order: the chart appends them to the same list.
     env += [{"name": EXPERIMENT_ENV, "value": experiment}, {"name": TRIAL_ENV, "value": trial_ref}]
+    if o.gpus > 1:
+        env.append({"name": PROCESSES_ENV, "value": str(o.gpus)})
     if o.hf_offline:
         env.append({"name": "HF_HUB_OFFLINE", "value": "1"})
     if o.runs_s3:
         env.append({"name": RUNS_S3_ENV, "value": o.runs_s3.rstrip("/")})
     env += [{"name": k, "value": v} for k, v in sorted(o.extra_env.items())]
     container: dict[str, Any] = {
-        "name": PRIMARY_CONTAINER,
+        "name": o.container_name,
         "image": o.resolved_image,
         "imagePullPolicy": o.image_pull_policy,
         "workingDir": WORKSPACE,
@@ -185,10 +220,26 @@ def trial_job(experiment: str, arguments: list[str], options: TrialOptions, tria
         pod_spec["nodeSelector"] = dict(o.node_selector)
     if o.tolerations:
         pod_spec["tolerations"] = [dict(t) for t in o.tolerations]
+    if o.distributed:
+        del pod_spec["restartPolicy"]  # the replica's restartPolicy decides (ExitCode, below)
+    return {
+        "metadata": {
+            "labels": {"app.kubernetes.io/name": "lexdpr", "app.kubernetes.io/component": "trial"},
+            "annotations": {"sidecar.istio.io/inject": "false"},
+        },
+        "spec": pod_spec,
+    }
+
+
+def _labels() -> dict[str, Any]:
+    return {"labels": {"app.kubernetes.io/name": "lexdpr", "app.kubernetes.io/component": "trial"}}
+
+
+def _batch_job(template: dict[str, Any], o: TrialOptions) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"labels": {"app.kubernetes.io/name": "lexdpr", "app.kubernetes.io/component": "trial"}},
+        "metadata": _labels(),
         "spec": {
             "activeDeadlineSeconds": o.active_deadline_s,
             "backoffLimit": o.backoff_limit,
@@ -205,12 +256,33 @@ def trial_job(experiment: str, arguments: list[str], options: TrialOptions, tria
                     },
                 ]
             },
-            "template": {
-                "metadata": {
-                    "labels": {"app.kubernetes.io/name": "lexdpr", "app.kubernetes.io/component": "trial"},
-                    "annotations": {"sidecar.istio.io/inject": "false"},
-                },
-                "spec": pod_spec,
+            "template": template,
+        },
+    }
+
+
+def _pytorch_job(template: dict[str, Any], o: TrialOptions) -> dict[str, Any]:
+    """One master and `nodes - 1` workers, each running torchrun with `gpus` processes.
+
+    `restartPolicy: ExitCode` is the Training Operator's counterpart of the Job's podFailurePolicy: exit codes
+    1–127 (an exception, a config error, a diverged loss) fail the trial, 128 and above (killed by a signal:
+    preempted, evicted, suspended after its checkpoint) restart the pod, which resumes from the checkpoint.
+    """
+
+    def replica(count: int) -> dict[str, Any]:
+        return {"replicas": count, "restartPolicy": "ExitCode", "template": copy.deepcopy(template)}
+
+    return {
+        "apiVersion": PYTORCHJOB_API_VERSION,
+        "kind": "PyTorchJob",
+        "metadata": _labels(),
+        "spec": {
+            "runPolicy": {
+                "activeDeadlineSeconds": o.active_deadline_s,
+                "backoffLimit": o.backoff_limit,
+                "cleanPodPolicy": "None",
             },
+            "nprocPerNode": str(max(o.gpus, 1)),
+            "pytorchReplicaSpecs": {"Master": replica(1), "Worker": replica(o.nodes - 1)},
         },
     }

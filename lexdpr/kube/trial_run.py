@@ -26,7 +26,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -59,8 +59,12 @@ class TrialRun:
     products: tuple[str, ...] = ()
     runs_s3: str | None = None
     pid_file: Path | None = None
+    #: Training processes on this node, one per GPU; more than 1 runs the trainer under torchrun (DDP).
+    processes: int = 1
 
     def __post_init__(self) -> None:
+        if self.processes < 1:
+            raise ConfigError(f"sweep trial: --processes must be at least 1, got {self.processes}")
         for what, env, value in (
             ("experiment", EXPERIMENT_ENV, self.experiment),
             ("trial", TRIAL_ENV, self.trial),
@@ -76,10 +80,24 @@ class TrialRun:
     def out_dir(self) -> str:
         return trial_out_dir(self.experiment, self.trial)
 
-    def train_argv(self) -> list[str]:
-        """`lex-dpr train` (the `lex-dpr` on PATH, as in the image), with the trial's folders and sweep id."""
-        program = shutil.which("lex-dpr")
-        argv = [program] if program else [sys.executable, "-m", "lexdpr.cli"]
+    def train_argv(self, env: Mapping[str, str] | None = None) -> list[str]:
+        """`lex-dpr train` (the `lex-dpr` on PATH, as in the image), with the trial's folders and sweep id.
+
+        Under torchrun when the trial has several processes on its node, or when it is one pod of a
+        PyTorchJob: the Training Operator then sets `PET_NNODES`, `PET_NODE_RANK`, `PET_NPROC_PER_NODE`,
+        `PET_MASTER_ADDR`/`PORT`, which torchrun reads as its own options; a single node is `--standalone`.
+        """
+        environ = os.environ if env is None else env
+        multi_node = "PET_NNODES" in environ
+        if self.processes > 1 or multi_node:
+            launcher = shutil.which("torchrun")
+            argv = [launcher] if launcher else [sys.executable, "-m", "torch.distributed.run"]
+            if not multi_node:
+                argv += ["--standalone", f"--nproc_per_node={self.processes}"]
+            argv += ["-m", "lexdpr.cli"]
+        else:
+            program = shutil.which("lex-dpr")
+            argv = [program] if program else [sys.executable, "-m", "lexdpr.cli"]
         argv += ["train", "--quiet"]
         if self.config:
             argv += ["--config", self.config]

@@ -101,6 +101,8 @@ class View:
     experiment: Mapping[str, Any] | None
     trials: list[Mapping[str, Any]]
     suspended_jobs: frozenset[str] = frozenset()
+    #: The kind of each active trial's job: `Job`, or `PyTorchJob` for a multi-node trial.
+    job_kinds: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -348,12 +350,16 @@ def _observe(api: KatibApi, name: str) -> View:
     trials = api.list_trials(name)
     summary = summarize(experiment, trials, decode=False)
     suspended = set()
+    kinds: dict[str, str] = {}
     for row in summary.trials:
         if row.state in ACTIVE_STATES:
             job = api.get_job(row.name)
-            if job is not None and (job.get("spec") or {}).get("suspend"):
+            if job is None:
+                continue
+            kinds[row.name] = job.get("kind") or "Job"
+            if job_suspended(job):
                 suspended.add(row.name)
-    return View(experiment, trials, frozenset(suspended))
+    return View(experiment, trials, frozenset(suspended), kinds)
 
 
 def _apply(
@@ -371,7 +377,8 @@ def _apply(
     elif decision.action in ("suspend", "resume"):
         suspend = decision.action == "suspend"
         for job in decision.jobs:
-            api.patch_job(job, suspend_patch(suspend))
+            kind = view.job_kinds.get(job, "Job")
+            api.patch_job(job, suspend_patch(suspend, kind), kind)
             if suspend:
                 api.patch_trial(job, {"metadata": {"annotations": {SUSPENDED_ANNOTATION: now.isoformat()}}})
         (state.suspended if suspend else state.resumed).extend(decision.jobs)
@@ -413,6 +420,16 @@ def count_patch(experiment: Mapping[str, Any], decision: Decision) -> dict[str, 
     return patch
 
 
-def suspend_patch(suspend: bool) -> list[dict[str, Any]]:
-    """A JSON patch for a Job's `spec.suspend` (`add` also replaces an existing value)."""
-    return [{"op": "add", "path": "/spec/suspend", "value": suspend}]
+def suspend_patch(suspend: bool, kind: str = "Job") -> list[dict[str, Any]]:
+    """A JSON patch of the suspend flag (`add` also replaces an existing value): a Job's `spec.suspend`, a
+    PyTorchJob's `spec.runPolicy.suspend` (the Training Operator then deletes its pods, whose preStop hook
+    checkpoints the trial, and recreates them on resume)."""
+    path = "/spec/runPolicy/suspend" if kind == "PyTorchJob" else "/spec/suspend"
+    return [{"op": "add", "path": path, "value": suspend}]
+
+
+def job_suspended(job: Mapping[str, Any]) -> bool:
+    spec = job.get("spec") or {}
+    if job.get("kind") == "PyTorchJob":
+        return bool((spec.get("runPolicy") or {}).get("suspend"))
+    return bool(spec.get("suspend"))

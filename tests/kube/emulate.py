@@ -78,8 +78,15 @@ def unresolved_references(job: Mapping[str, Any]) -> list[str]:
     return sorted(set(_PARAM_REF.findall(json.dumps(job))))
 
 
+def pod_templates(job: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The pod templates of a trial: a Job's one, or each replica's of a PyTorchJob (master first)."""
+    if job.get("kind") == "PyTorchJob":
+        return [replica["template"] for replica in job["spec"]["pytorchReplicaSpecs"].values()]
+    return [job["spec"]["template"]]
+
+
 def primary_container(job: Mapping[str, Any], name: str) -> dict[str, Any]:
-    for container in job["spec"]["template"]["spec"]["containers"]:
+    for container in pod_templates(job)[0]["spec"]["containers"]:
         if container["name"] == name:
             return container
     raise ConfigError(f"the trial Job has no container named {name!r} (primaryContainerName)")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lexdpr.kube.api import EXPERIMENT_LABEL, KatibApiError
+from lexdpr.kube.window_agent import job_suspended
 from tests.kube.emulate import render_trial
 from tests.kube.katib_check import experiment_errors, update_errors
 from tests.kube.schemas import SUPPORTED_VERSIONS, KubernetesSchemas
@@ -132,15 +133,22 @@ class FakeKatib:
         job = self.jobs.get(name)
         return copy.deepcopy(job) if job else None
 
-    def patch_job(self, name: str, patch: list[dict[str, Any]]) -> dict[str, Any]:
-        self._record("patch", "jobs", name, patch)
+    def patch_job(self, name: str, patch: list[dict[str, Any]], kind: str = "Job") -> dict[str, Any]:
+        self._record("patch", "pytorchjobs" if kind == "PyTorchJob" else "jobs", name, patch)
         job = copy.deepcopy(self.jobs[name])
+        assert job.get("kind", "Job") == kind, (job.get("kind"), kind)
         for op in patch:
-            assert op["op"] in ("add", "replace") and op["path"] == "/spec/suspend", op
-            job["spec"]["suspend"] = op["value"]
-        for version in (SUPPORTED_VERSIONS[0], SUPPORTED_VERSIONS[-1]):
-            problems = self.schemas.errors(job, version)
-            assert not problems, problems
+            assert op["op"] in ("add", "replace"), op
+            if kind == "PyTorchJob":
+                assert op["path"] == "/spec/runPolicy/suspend", op
+                job["spec"]["runPolicy"]["suspend"] = op["value"]
+            else:
+                assert op["path"] == "/spec/suspend", op
+                job["spec"]["suspend"] = op["value"]
+        if kind == "Job":
+            for version in (SUPPORTED_VERSIONS[0], SUPPORTED_VERSIONS[-1]):
+                problems = self.schemas.errors(job, version)
+                assert not problems, problems
         self.reconcile()  # progress up to now counts under the old suspend state
         self.jobs[name] = job
         return copy.deepcopy(job)
@@ -160,7 +168,7 @@ class FakeKatib:
             trial = self.trials[name]
             if _trial_state(trial) not in ("Created", "Running"):
                 continue
-            suspended = self.jobs[name]["spec"].get("suspend", False)
+            suspended = job_suspended(self.jobs[name])
             if sim.last_seen is not None and not suspended:
                 sim.progress_s += (now - sim.last_seen).total_seconds()
             sim.last_seen = now
@@ -231,7 +239,10 @@ class FakeKatib:
             },
         }
         self.jobs[name] = render_trial(exp, assignments, name, self.namespace)
-        self.jobs[name]["spec"]["suspend"] = False
+        if self.jobs[name].get("kind") == "PyTorchJob":
+            self.jobs[name]["spec"]["runPolicy"]["suspend"] = False
+        else:
+            self.jobs[name]["spec"]["suspend"] = False
         self._sims[name] = _TrialSim(self.duration(n), self.fails(n), last_seen=now)
 
     def _status(self, exp: dict[str, Any], trials: list[dict[str, Any]]) -> None:

@@ -41,7 +41,14 @@ def experiments_in(documents: list[dict]) -> list[dict]:
 
 
 def test_there_are_the_five_scenarios() -> None:
-    assert SCENARIO_IDS == ["01-defaults", "02-gpu", "03-existing-pvc", "04-window-midnight", "05-katib-off"]
+    assert SCENARIO_IDS == [
+        "01-defaults",
+        "02-gpu",
+        "03-existing-pvc",
+        "04-window-midnight",
+        "05-katib-off",
+        "06-multinode",
+    ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
@@ -110,6 +117,33 @@ def test_the_gpu_scenario_is_the_python_render_with_the_same_options(chart: Helm
     assert _comparable(experiment) == _comparable(build_experiment(preset_spec(), options))
 
 
+def test_the_multinode_scenario_is_the_python_render_with_the_same_options(chart: Helm) -> None:
+    (experiment,) = by_kind(
+        chart.template("-f", str(CHART / "ci" / "06-multinode-values.yaml")), "Experiment"
+    )
+    options = ExperimentOptions(
+        name="lexdpr-multinode",
+        namespace="team-ml",
+        max_trials=20,
+        parallel_trials=1,
+        max_failed_trials=4,
+        trial=TrialOptions(
+            gpus=4,
+            nodes=2,
+            cpu_request="32",
+            memory_request="256Gi",
+            memory_limit="320Gi",
+            shm_size="32Gi",
+            node_selector={"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+            tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        ),
+    )
+    assert _comparable(experiment) == _comparable(build_experiment(preset_spec(), options))
+    job = experiment["spec"]["trialTemplate"]["trialSpec"]
+    assert job["kind"] == "PyTorchJob" and job["spec"]["nprocPerNode"] == "4"
+    assert job["spec"]["pytorchReplicaSpecs"]["Worker"]["replicas"] == 1
+
+
 def test_existing_pvc_and_own_base_config(chart: Helm) -> None:
     documents = chart.template("-f", str(CHART / "ci" / "03-existing-pvc-values.yaml"))
     assert by_kind(documents, "PersistentVolumeClaim") == []
@@ -147,7 +181,12 @@ def test_window_across_midnight(chart: Helm) -> None:
     (experiment,) = experiments_in(documents)
     assert flags["--name"] == experiment["metadata"]["name"]
     roles = by_kind(documents, "Role")
-    assert {r["resources"][0] for role in roles for r in role["rules"]} == {"experiments", "trials", "jobs"}
+    assert {r["resources"][0] for role in roles for r in role["rules"]} == {
+        "experiments",
+        "trials",
+        "jobs",
+        "pytorchjobs",
+    }
     (secret,) = by_kind(documents, "Secret")
     assert secret["stringData"]["AWS_ENDPOINT_URL"] == "https://s3.example.internal"
 
@@ -189,12 +228,28 @@ def test_katib_off_renders_only_the_pipeline_side(chart: Helm) -> None:
     secret = pod["containers"][0]["envFrom"][0]["secretRef"]["name"]
     assert compile_args[compile_args.index("--s3-secret") + 1] == secret
     args = pod["containers"][0]["args"]
-    assert args[:2] == ["pipeline", "submit"] and args[-2:] == ["trials=20", "raw_data=s3://lexdpr-data/raw"]
+    assert args[:2] == ["pipeline", "submit"] and args[-2:] == [
+        "trial_budget=20",
+        "raw_data=s3://lexdpr-data/raw",
+    ]
     flags = dict(zip(args[2:-2:2], args[3:-2:2], strict=True))
     assert flags["--experiment"] == "lexdpr-nightly" and flags["--namespace"] == "team-ml"
     assert flags["--file"] == "/tmp/pipeline/lexdpr_pipeline.yaml"
     token = pod["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]
     assert token["audience"] == "pipelines.kubeflow.org"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
+def test_pipeline_params_of_every_scenario_are_run_parameters_of_the_pipeline(
+    chart: Helm, scenario: Path
+) -> None:
+    pipeline = CHART.parents[1] / "pipelines" / "lexdpr_pipeline.yaml"
+    compiled = next(yaml.safe_load_all(pipeline.read_text(encoding="utf-8")))
+    known = set(compiled["root"]["inputDefinitions"]["parameters"])
+    for job in by_kind(chart.template("-f", str(scenario)), "Job"):
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        given = [a.split("=", 1)[0] for a in args if "=" in a and not a.startswith("-")]
+        assert set(given) <= known, set(given) - known
 
 
 # (name, helm arguments, text of the error)
@@ -363,3 +418,56 @@ def test_service_accounts_and_workspace_defaults(chart: Helm) -> None:
     assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
     assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     assert by_kind(documents, "Role") == [] and by_kind(documents, "Secret") == []
+
+
+def _pipeline_job_args(chart: Helm, *args: str) -> tuple[list[str], list[str]]:
+    """The pipeline Job's `lex-dpr pipeline compile` and `lex-dpr pipeline submit` arguments."""
+    (job,) = by_kind(chart.template("-f", str(CHART / "ci" / "05-katib-off-values.yaml"), *args), "Job")
+    pod = job["spec"]["template"]["spec"]
+    return pod["initContainers"][0]["args"], pod["containers"][0]["args"]
+
+
+def _flag(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args else None
+
+
+def test_the_pipeline_is_compiled_for_the_kfp_version_with_the_charts_images(chart: Helm) -> None:
+    compile_args, submit_args = _pipeline_job_args(chart)
+    assert _flag(compile_args, "--kfp-version") == "2.4"
+    assert _flag(compile_args, "--image-repository") == "ghcr.io/lexdpr/lexdpr"
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text(encoding="utf-8"))["appVersion"]
+    assert _flag(compile_args, "--image-tag") == app_version
+    assert "--train-gpus" not in compile_args and not any(a.startswith("image_tag=") for a in submit_args)
+    # pipeline.imageTag defaults to image.tag, and wins over it
+    compile_args, _ = _pipeline_job_args(chart, "--set-string", "image.tag=1.2.3")
+    assert _flag(compile_args, "--image-tag") == "1.2.3"
+    compile_args, _ = _pipeline_job_args(
+        chart, "--set-string", "image.tag=1.2.3", "--set-string", "pipeline.imageTag=1.3.0"
+    )
+    assert _flag(compile_args, "--image-tag") == "1.3.0"
+
+
+def test_for_kfp_2_3_train_gpus_goes_to_the_compile(chart: Helm) -> None:
+    params = ["--set", "pipeline.params={trial_budget=3,train_gpus=2}"]
+    compile_args, submit_args = _pipeline_job_args(chart, *params, "--set-string", "pipeline.kfpVersion=2.3")
+    assert _flag(compile_args, "--kfp-version") == "2.3" and _flag(compile_args, "--train-gpus") == "2"
+    assert submit_args[-1] == "trial_budget=3" and "train_gpus=2" not in submit_args
+    # 2.4 and newer: a run parameter
+    compile_args, submit_args = _pipeline_job_args(chart, *params, "--set-string", "pipeline.kfpVersion=2.15")
+    assert "--train-gpus" not in compile_args and submit_args[-2:] == ["trial_budget=3", "train_gpus=2"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--set-string", "pipeline.kfpVersion=2.2"],
+        ["--set-string", "pipeline.kfpVersion=2.16"],
+        ["--set-string", "pipeline.kfpVersion=latest"],
+        ["--set-json", "pipeline.kfpVersion=2.10"],  # a number (YAML's 2.10 is 2.1), not the version
+        ["--set-string", "pipeline.imageTag=a:b"],
+    ],
+)
+def test_wrong_pipeline_compile_values_are_rejected(chart: Helm, args: list[str]) -> None:
+    result = chart.run("template", "lexdpr", str(CHART), *args)
+    assert result.returncode != 0
+    assert "pipeline." in result.stderr, result.stderr

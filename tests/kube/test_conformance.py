@@ -20,6 +20,7 @@ from lexdpr.sweep.preset import PRESET_YAML
 from tests.kube.conftest import CHART, SCENARIOS, Helm
 from tests.kube.test_chart import SCENARIO_IDS, experiments_in
 from tests.kube.upstream.katib import KATIB_VERSIONS, validate_experiment
+from tests.kube.upstream.training_operator import katib_pytorchjob_trial_errors, pod_env, retries_exit_code
 
 REPO = Path(__file__).resolve().parents[2]
 PROFILE_LABELS = {"katib.kubeflow.org/metrics-collector-injection": "enabled"}
@@ -83,3 +84,45 @@ def test_chart_files_are_the_renderers() -> None:
     chart_file = yaml.safe_load((CHART / "files" / "experiment.yaml").read_text(encoding="utf-8"))
     manifest = yaml.safe_load((REPO / "manifests" / "katib-experiment.yaml").read_text(encoding="utf-8"))
     assert chart_file == manifest
+
+
+#: (Katib, Training Operator) as Kubeflow ships them: 1.9 → 0.17 + v1.8, 1.10 → 0.18 + v1.9, 1.11 → 0.19 + the
+#: v1 operator installed separately (Kubeflow 1.11 installs Trainer v2 by default; docs/kubernetes.md).
+KUBEFLOW_PAIRS = [
+    ("0.17", "1.8.0"),
+    ("0.17", "1.8.1"),
+    ("0.18", "1.9.1"),
+    ("0.18", "1.9.2"),
+    ("0.19", "1.9.2"),
+]
+
+
+def _multinode_experiments(chart: Helm, tmp_path: Path) -> list[dict]:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(PRESET_YAML, encoding="utf-8")
+    cli = yaml.safe_load(render_experiment(path, namespace="team-ml", gpus=4, nodes=3))
+    (scenario,) = experiments_in(chart.template("-f", str(CHART / "ci" / "06-multinode-values.yaml")))
+    return [cli, scenario]
+
+
+@pytest.mark.parametrize(("katib", "operator"), KUBEFLOW_PAIRS)
+def test_multi_node_trials_pass_katib_and_the_training_operator(
+    chart: Helm, tmp_path: Path, katib: str, operator: str
+) -> None:
+    for experiment in _multinode_experiments(chart, tmp_path):
+        assert experiment["spec"]["trialTemplate"]["trialSpec"]["kind"] == "PyTorchJob"
+        assert validate_experiment(experiment, katib, namespace_labels=PROFILE_LABELS) == []
+        assert katib_pytorchjob_trial_errors(experiment, katib, operator) == []
+
+
+def test_a_pytorchjob_pod_gets_what_torchrun_needs(chart: Helm, tmp_path: Path) -> None:
+    """The operator's environment for a worker pod: torchrun's PET_* options, and our trial's names."""
+    experiment, _ = _multinode_experiments(chart, tmp_path)
+    job = experiment["spec"]["trialTemplate"]["trialSpec"]
+    job = {**job, "metadata": {**job.get("metadata", {}), "name": "lexdpr-sweep-abcd1234"}}
+    env = pod_env(job, "Worker", 1, "1.9.2")
+    assert env["PET_NNODES"] == "3" and env["PET_NPROC_PER_NODE"] == "4" and env["PET_NODE_RANK"] == "2"
+    assert env["PET_MASTER_ADDR"] == "lexdpr-sweep-abcd1234-master-0"
+    policy = job["spec"]["pytorchReplicaSpecs"]["Worker"]["restartPolicy"]
+    assert not retries_exit_code(2, policy)  # a config error fails the trial
+    assert retries_exit_code(143, policy)  # SIGTERM (preempted, suspended): the pod comes back and resumes

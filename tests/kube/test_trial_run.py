@@ -72,3 +72,25 @@ def test_sigterm_to_the_trial_command_reaches_the_trainer(tmp_path: Path) -> Non
     assert log.read_text(encoding="utf-8").splitlines()[-1] == "TERM"
     assert "out_dir=sweeps/exp/exp-abc" in log.read_text(encoding="utf-8")
     assert not pid_file.exists()
+
+
+def test_several_processes_run_under_torchrun_on_one_node() -> None:
+    argv = TrialRun("exp", "exp-abc", processes=4).train_argv(env={})
+    assert Path(argv[0]).name == "torchrun" or argv[1:3] == ["-m", "torch.distributed.run"]
+    assert "--standalone" in argv and "--nproc_per_node=4" in argv
+    module = argv.index("lexdpr.cli")
+    assert argv[module - 1] == "-m" and argv[module + 1] == "train"
+
+
+def test_a_pytorchjob_pod_leaves_the_topology_to_the_training_operator() -> None:
+    """In a PyTorchJob the operator sets PET_NNODES, PET_NODE_RANK, … which torchrun reads itself."""
+    argv = TrialRun("exp", "exp-abc", processes=4).train_argv(env={"PET_NNODES": "2", "PET_NODE_RANK": "1"})
+    assert "--standalone" not in argv and not any(a.startswith("--nproc_per_node") for a in argv)
+    assert argv[argv.index("lexdpr.cli") + 1] == "train"
+
+
+def test_one_process_needs_no_launcher() -> None:
+    argv = TrialRun("exp", "exp-abc").train_argv(env={})
+    assert "--standalone" not in argv and "train" in argv
+    with pytest.raises(ConfigError, match="processes"):
+        TrialRun("exp", "exp-abc", processes=0)

@@ -131,6 +131,31 @@ def test_trials_running_after_the_grace_are_suspended_and_resumed_next_night(
     assert len(cluster.trials) == 6
 
 
+def test_multi_node_trials_are_suspended_through_their_pytorchjob(
+    cluster: FakeKatib, clock: FakeClock
+) -> None:
+    cluster.duration = lambda n: 1 * H if n < 2 else 7 * H
+    template = build_experiment(preset_spec(), ExperimentOptions().with_trial(nodes=2, gpus=4))
+    night = AgentSettings(
+        name=NAME, window=TimeWindow.parse("1-8"), count=4, template=template, poll_s=300, grace_s=30 * 60
+    )
+    report, _ = run(cluster, clock, night)
+    long_ones = sorted(cluster.trials)[2:]
+    assert report.suspended == long_ones
+    assert all(cluster.jobs[name]["kind"] == "PyTorchJob" for name in cluster.trials)
+    assert all(cluster.jobs[name]["spec"]["runPolicy"]["suspend"] is True for name in long_ones)
+    suspends = [r for r in cluster.requests if r.resource == "pytorchjobs"]
+    assert [r.body for r in suspends] == [
+        [{"op": "add", "path": "/spec/runPolicy/suspend", "value": True}]
+    ] * 2
+    assert not [r for r in cluster.requests if r.resource == "jobs"]
+
+    clock.now = datetime(2025, 3, 11, 1, 0, tzinfo=SEOUL)
+    report, _ = run(cluster, clock, night)
+    assert report.resumed == long_ones
+    assert all(cluster.jobs[name]["spec"]["runPolicy"]["suspend"] is False for name in long_ones)
+
+
 def test_a_restarted_agent_does_not_grant_the_night_twice(cluster: FakeKatib, clock: FakeClock) -> None:
     run(cluster, clock, settings(count=3), max_ticks=8)  # the pod dies after its first grant
     assert len(cluster.trials) == 2

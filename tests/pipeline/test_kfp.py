@@ -10,8 +10,12 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from lexdpr.images import image_name
 from lexdpr.pipeline.commands import compile_pipeline
 from lexdpr.pipeline.kfp_pipeline import (
+    DEFAULT_IMAGE_TAG,
+    DEFAULT_S3_SECRET,
+    KFP_BUILD_TIME_PARAMS,
     KFP_DERIVED_PARAMS,
     KFP_ONLY_PARAMS,
     S3_SECRET_KEYS,
@@ -83,7 +87,9 @@ def test_each_component_parses_into_kfps_own_protobuf(name: str) -> None:
 def test_the_pipeline_parameters_are_the_stage_parameters_plus_the_kubernetes_ones() -> None:
     params = pipeline_parameters()
     expected = {
-        name for name, p in PARAMS.items() if p.kfp_constant is None and name not in KFP_DERIVED_PARAMS
+        name
+        for name, p in PARAMS.items()
+        if p.kfp_constant is None and name not in KFP_DERIVED_PARAMS + KFP_BUILD_TIME_PARAMS
     } | set(KFP_ONLY_PARAMS)
     assert set(params) == expected
     for name in set(params) & set(PARAMS):
@@ -125,33 +131,27 @@ def test_each_task_gets_what_kubernetes_needs(
     assert s.cache is (s.name not in ("tune", "train-best"))
     assert ("retryPolicy" in task) is (s.name in ("passages", "pairs", "corpus"))
     # S3 credentials from the Secret, as the standard variables, on every task
+    # (in the literal form every KFP driver 2.3–2.15 reads: tests/pipeline/upstream)
     (secret,) = k8s["secretAsEnv"]
-    assert secret["secretNameParameter"] == {"componentInputParameter": "s3_secret"}
+    assert set(secret) == {"secretName", "keyToEnv"}
+    assert secret["secretName"] == DEFAULT_S3_SECRET
     assert {e["envVar"] for e in secret["keyToEnv"]} == set(S3_SECRET_KEYS)
     # the workspace PVC for the sweep, the training and the evaluation (run folders)
     mounts = k8s.get("pvcMount", [])
     assert bool(mounts) is (s.name in ("tune", "train-best", "evaluate"))
     for mount in mounts:
-        assert mount == {
-            "componentInputParameter": "pvc_name",
-            "mountPath": WORKSPACE_MOUNT,
-            "pvcNameParameter": {"componentInputParameter": "pvc_name"},
-        }
+        assert mount == {"componentInputParameter": "pvc_name", "mountPath": WORKSPACE_MOUNT}
     # a GPU, the node selector and the tolerations on the training only
     accelerator = container.get("resources", {}).get("accelerator")
     assert bool(accelerator) is (s.name == "train-best")
-    assert ("nodeSelector" in k8s) is ("tolerations" in k8s) is (s.name == "train-best")
+    # none by default: the node selector and the tolerations are fixed when compiling (test below)
+    assert "nodeSelector" not in k8s and "tolerations" not in k8s
     if accelerator:
         assert accelerator["resourceType"] == "nvidia.com/gpu"
         assert accelerator["resourceCount"] == "{{$.inputs.parameters['pipelinechannel--train_gpus']}}"
-        assert k8s["nodeSelector"] == {"nodeSelectorJson": {"componentInputParameter": "node_selector"}}
-        assert k8s["tolerations"] == [{"tolerationJson": {"componentInputParameter": "tolerations"}}]
-    # the image follows the image_tag parameter; the CUDA variant for the training
-    suffix = "-cuda" if s.image == "cuda" else ""
-    assert (
-        container["image"]
-        == f"ghcr.io/lexdpr/lexdpr:{{{{$.inputs.parameters['pipelinechannel--image_tag']}}}}{suffix}"
-    )
+    # the image is written in full when compiling (no KFP driver resolves a parameter inside it);
+    # the CUDA variant for the training
+    assert container["image"] == image_name(DEFAULT_IMAGE_TAG, cuda=s.image == "cuda")
 
 
 def test_the_tune_task_drives_katib_with_the_pipelines_image_and_workspace(spec: dict[str, Any]) -> None:
@@ -159,9 +159,13 @@ def test_the_tune_task_drives_katib_with_the_pipelines_image_and_workspace(spec:
     assert inputs["sweep_backend"] == {"runtimeValue": {"constant": "katib"}}
     assert inputs["workspace"] == {"runtimeValue": {"constant": WORKSPACE_MOUNT}}
     assert inputs["pvc_name"] == {"componentInputParameter": "pvc_name"}
-    assert inputs["s3_secret"] == {"componentInputParameter": "s3_secret"}
+    # the trials' Secret is the one the pipeline's own pods get
+    assert inputs["s3_secret"] == {"runtimeValue": {"constant": DEFAULT_S3_SECRET}}
+    # the trials' image is a literal too: nothing for the launcher to substitute (or leave unsubstituted)
     image = inputs["trial_image"]["runtimeValue"]["constant"]
-    assert image == "ghcr.io/lexdpr/lexdpr:{{$.inputs.parameters['pipelinechannel--image_tag']}}-cuda"
+    assert (
+        image == image_name(DEFAULT_IMAGE_TAG, cuda=True) == f"ghcr.io/lexdpr/lexdpr:{DEFAULT_IMAGE_TAG}-cuda"
+    )
 
 
 def test_artifacts_have_the_kfp_types_the_ui_understands(spec: dict[str, Any]) -> None:

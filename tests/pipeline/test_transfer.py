@@ -38,3 +38,25 @@ def test_a_folder_hashes_the_same_on_s3_as_on_disk(s3_bucket: str, tmp_path: Pat
     assert transfer.content_hash(f"{s3_bucket}/tree/sub/x.json") == transfer.content_hash(
         str(tree / "sub" / "x.json")
     )
+
+
+@pytest.mark.s3
+def test_download_refuses_keys_that_leave_the_target_folder(s3_bucket: str, tmp_path: Path) -> None:
+    """`raw//tmp/x` is `/tmp/x` to `Path`: a key like that must not be written outside the target folder.
+
+    (`..` segments never reach a listing: the S3 client normalises them away when it stores the object;
+    `storage.local_path_under` refuses them all the same, see tests/storage/test_files.py.)
+    """
+    from lexdpr import storage
+    from lexdpr.errors import StorageError
+
+    outside = tmp_path / "outside.txt"
+    storage.write_bytes(f"{s3_bucket}/raw/ok.json", b"{}")
+    rel = str(outside)  # "raw/" + "/tmp/…/outside.txt": an empty segment
+    storage.write_bytes(f"{s3_bucket}/raw/{rel}", b"escaped")
+    assert f"{s3_bucket}/raw/{rel}" in storage.list_files(f"{s3_bucket}/raw", "**")
+    target = tmp_path / "dl" / "raw"
+    with pytest.raises(StorageError, match="refusing the object key"):
+        transfer.download(f"{s3_bucket}/raw", target)
+    assert not outside.exists()
+    assert not (tmp_path / "dl" / outside.name).exists()

@@ -117,11 +117,13 @@ lexdpr.kube.experiment.build_experiment (the renderer behind `lex-dpr sweep --ba
 manifests/katib-experiment.yaml). Only deployment values are set here, each at its place in that structure.
 */}}
 {{- define "lexdpr.experiment" -}}
-{{- $exp := .Files.Get "files/experiment.yaml" | fromYaml }}
-{{- $preset := .Files.Get "files/search-space.yaml" | fromYaml }}
-{{- $space := include "lexdpr.searchSpace" . | fromYaml }}
 {{- $e := .Values.katib.experiment }}
 {{- $t := .Values.katib.trial }}
+{{- $nodes := int (default 1 $t.nodes) }}
+{{- $distributed := gt $nodes 1 }}
+{{- $exp := .Files.Get (ternary "files/experiment-pytorchjob.yaml" "files/experiment.yaml" $distributed) | fromYaml }}
+{{- $preset := .Files.Get "files/search-space.yaml" | fromYaml }}
+{{- $space := include "lexdpr.searchSpace" . | fromYaml }}
 {{- $name := include "lexdpr.experimentName" . }}
 {{- $max := int $e.maxTrialCount }}
 {{- if gt (int $e.parallelTrialCount) $max }}
@@ -158,14 +160,25 @@ manifests/katib-experiment.yaml). Only deployment values are set here, each at i
 {{- $template := $spec.trialTemplate }}
 {{- $own := slice $template.trialParameters (len $preset.trialParameters) }}
 {{- $_ := set $template "trialParameters" (concat $space.trialParameters $own) }}
-{{- /* the trial Job */}}
+{{- /* the trial: a Job, or a PyTorchJob (katib.trial.nodes > 1) with the same pod in each replica */}}
 {{- $job := $template.trialSpec }}
+{{- $pods := list }}
+{{- if $distributed }}
+{{- $replicas := $job.spec.pytorchReplicaSpecs }}
+{{- $_ := set $replicas.Worker "replicas" (sub $nodes 1) }}
+{{- $_ := set $job.spec "nprocPerNode" (toString (max 1 (int $t.gpus))) }}
+{{- $_ := set $job.spec.runPolicy "activeDeadlineSeconds" (int $t.activeDeadlineSeconds) }}
+{{- $_ := set $job.spec.runPolicy "backoffLimit" (int $t.backoffLimit) }}
+{{- $pods = list $replicas.Master.template.spec $replicas.Worker.template.spec }}
+{{- else }}
 {{- $_ := set $job.spec "activeDeadlineSeconds" (int $t.activeDeadlineSeconds) }}
 {{- $_ := set $job.spec "backoffLimit" (int $t.backoffLimit) }}
-{{- $pod := $job.spec.template.spec }}
-{{- $_ := set $pod "serviceAccountName" (include "lexdpr.trialServiceAccount" .) }}
+{{- $pods = list $job.spec.template.spec }}
+{{- end }}
+{{- range $pod := $pods }}
+{{- $_ := set $pod "serviceAccountName" (include "lexdpr.trialServiceAccount" $) }}
 {{- $_ := set $pod "terminationGracePeriodSeconds" (int $t.terminationGracePeriodSeconds) }}
-{{- with .Values.imagePullSecrets }}
+{{- with $.Values.imagePullSecrets }}
 {{- $_ := set $pod "imagePullSecrets" . }}
 {{- end }}
 {{- with $t.nodeSelector }}
@@ -181,9 +194,9 @@ manifests/katib-experiment.yaml). Only deployment values are set here, each at i
 {{- if eq .name "dshm" }}{{ $_ := set .emptyDir "sizeLimit" $t.shmSize }}{{ end }}
 {{- end }}
 {{- $container := index $pod.containers 0 }}
-{{- $_ := set $container "image" (include "lexdpr.trialImage" .) }}
-{{- $_ := set $container "imagePullPolicy" .Values.image.pullPolicy }}
-{{- $_ := set $container "resources" (include "lexdpr.trialResources" . | fromYaml) }}
+{{- $_ := set $container "image" (include "lexdpr.trialImage" $) }}
+{{- $_ := set $container "imagePullPolicy" $.Values.image.pullPolicy }}
+{{- $_ := set $container "resources" (include "lexdpr.trialResources" $ | fromYaml) }}
 {{- $fixedArgs := sub (len $container.args) (len $preset.arguments) }}
 {{- $_ := set $container "args" (concat (slice $container.args 0 $fixedArgs) $space.arguments) }}
 {{- range $container.envFrom }}
@@ -197,6 +210,9 @@ manifests/katib-experiment.yaml). Only deployment values are set here, each at i
 {{- $env = append $env . }}
 {{- end }}
 {{- end }}
+{{- if gt (int $t.gpus) 1 }}
+{{- $env = append $env (dict "name" "LEXDPR_PROCESSES" "value" (toString (int $t.gpus))) }}
+{{- end }}
 {{- if $t.hfOffline }}
 {{- $env = append $env (dict "name" "HF_HUB_OFFLINE" "value" "1") }}
 {{- end }}
@@ -207,5 +223,6 @@ manifests/katib-experiment.yaml). Only deployment values are set here, each at i
 {{- $env = append $env (dict "name" $k "value" (toString $v)) }}
 {{- end }}
 {{- $_ := set $container "env" $env }}
+{{- end }}
 {{- toYaml $exp }}
 {{- end }}

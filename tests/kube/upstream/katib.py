@@ -26,6 +26,11 @@ apply_defaults=True) -> list[str]``
     upstream would reject (upstream reports only one, chosen by Go map order).
 ``parse_metrics(lines, metric_names, metrics_formats, katib_version) -> list[Observation]``
     TEXT-format metrics collector parsing (StdOut and File collectors).
+``trial_resource_watched(trial_spec, katib_version, trial_resources=None) -> bool``
+    Whether katib-controller watches the trial's kind (katib-config ``trialResources``; not a webhook
+    rule).  ``DEFAULT_TRIAL_RESOURCES`` holds the lists Kubeflow installs.
+``pod_webhook_errors(trial_template, pod_labels, containers, katib_version, collector_kind) -> list[str]``
+    The primary-container look-ups of the pod mutating webhook (every trial pod from v0.18.0).
 ``objective_value(observations, metric_name, strategy) -> float | None``
     The trial controller's ``getMetrics`` after the DB's ``ORDER BY time``.
     Returns ``None`` where upstream records ``"unavailable"``; raises
@@ -66,6 +71,7 @@ KATIB_VERSIONS = ("0.17", "0.18", "0.19")
 KATIB_TAGS = {"0.17": "v0.17.0", "0.18": "v0.18.0", "0.19": "v0.19.0"}
 
 __all__ = [
+    "DEFAULT_TRIAL_RESOURCES",
     "KATIB_TAGS",
     "KATIB_VERSIONS",
     "UNAVAILABLE_METRIC_VALUE",
@@ -74,9 +80,11 @@ __all__ = [
     "Observation",
     "objective_value",
     "parse_metrics",
+    "pod_webhook_errors",
     "set_experiment_defaults",
     "trial_job_patch_errors",
     "trial_job_round_trip",
+    "trial_resource_watched",
     "validate_experiment",
 ]
 
@@ -106,6 +114,66 @@ DEFAULT_KATIB_CONFIG = {
     "earlyStoppings": ["medianstop"],
     "metricsCollectors": ["StdOut", "File", "TensorFlowEvent"],
 }
+
+#: ``trialResources`` of the katib-config Kubeflow installs (manifests/v1beta1/installs/katib-cert-manager/
+#: katib-config.yaml, used by installs/katib-with-kubeflow; the same list is in katib-standalone except
+#: that v0.19.0's katib-external-db/-leader-election/-openshift/-standalone-postgres lack TrainJob).
+#: Katib's own default when the list is empty is ``["Job.v1.batch"]`` (pkg/apis/config/v1beta1/defaults.go).
+DEFAULT_TRIAL_RESOURCES = {
+    "0.17": (
+        "Job.v1.batch",
+        "TFJob.v1.kubeflow.org",
+        "PyTorchJob.v1.kubeflow.org",
+        "MPIJob.v1.kubeflow.org",
+        "XGBoostJob.v1.kubeflow.org",
+        "MXJob.v1.kubeflow.org",
+    ),
+    "0.18": (
+        "Job.v1.batch",
+        "TFJob.v1.kubeflow.org",
+        "PyTorchJob.v1.kubeflow.org",
+        "MPIJob.v1.kubeflow.org",
+        "XGBoostJob.v1.kubeflow.org",
+    ),
+    "0.19": (
+        "TrainJob.v1alpha1.trainer.kubeflow.org",
+        "Job.v1.batch",
+        "TFJob.v1.kubeflow.org",
+        "PyTorchJob.v1.kubeflow.org",
+        "MPIJob.v1.kubeflow.org",
+        "XGBoostJob.v1.kubeflow.org",
+    ),
+}
+
+
+def trial_resource_watched(
+    trial_spec: dict, katib_version: str, trial_resources: list[str] | tuple[str, ...] | None = None
+) -> bool:
+    """Does katib-controller watch the trial's job kind?
+
+    Not a webhook rule: the Experiment webhook (validator.go @ v0.17.0/v0.18.0/v0.19.0) accepts any
+    apiVersion/kind and only round-trips ``batch/v1`` Jobs.  ``trialResources`` is read at start-up
+    (cmd/katib-controller/v1beta1/main.go, ``TrialResourcesToGVKs`` in pkg/util/v1beta1/katibconfig/config.go
+    with apimachinery ``schema.ParseKindArg``: ``Kind.version.group``) and the trial controller
+    (pkg/controller.v1beta1/trial/trial_controller.go ``add``) watches only those kinds -- and skips any whose
+    CRD is missing at start-up.  An unlisted kind is created but its status changes do not reach the Trial.
+    ``trial_resources`` defaults to ``DEFAULT_TRIAL_RESOURCES[katib_version]``; an entry with fewer than
+    two dots makes katib-controller exit (``ValueError`` here).
+    """
+    _check_version(katib_version)
+    resources = DEFAULT_TRIAL_RESOURCES[katib_version] if trial_resources is None else trial_resources
+    if not resources:
+        resources = ("Job.v1.batch",)  # SetDefaults_KatibConfig fills an empty list
+    api_version = trial_spec.get("apiVersion", "") or ""
+    group, _, version = api_version.rpartition("/")
+    for entry in resources:
+        if entry.count(".") < 2:
+            raise ValueError(f"invalid GroupVersionKinds: {entry!r}")
+        kind, ver, grp = entry.split(".", 2)
+        if (kind, ver, grp) == (trial_spec.get("kind"), version, group):
+            return True
+    return False
+
 
 DEFAULT_JOB_SUCCESS_CONDITION = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
 DEFAULT_JOB_FAILURE_CONDITION = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
@@ -858,6 +926,54 @@ def _validate_metrics_collector(spec: dict, errs: _Errors, cfg: dict) -> None:
                 _invalid(p + ".source.filter.metricsFormat", fmt, "two top subexpressions are required"),
                 f"invalid {json.dumps(fmt)} in .spec.metricsCollectorSpec.source.filter: two top subexpressions are required",
             )
+
+
+# =========================================================================== pod webhook
+
+#: pkg/webhook/v1beta1/pod/const.go NeedWrapWorkerMetricsCollectorList (same at the three tags)
+_WRAP_COLLECTORS = ("StdOut", "TensorFlowEvent", "File")
+
+
+def pod_webhook_errors(
+    trial_template: dict,
+    pod_labels: dict,
+    containers: list[dict],
+    katib_version: str,
+    collector_kind: str = "StdOut",
+) -> list[str]:
+    """Would Katib's pod webhook (``mutator.pod.katib.kubeflow.org``, failurePolicy Fail) refuse a trial
+    pod?  Port of the container look-ups of ``SidecarInjector.Mutate``
+    (pkg/webhook/v1beta1/pod/inject_webhook.go) with ``mutatePodEnv``, ``isPrimaryPod`` and
+    ``wrapWorkerContainer`` (pkg/webhook/v1beta1/pod/utils.go) @ v0.17.0 / v0.18.0 / v0.19.0.
+
+    ``trial_template`` is the (defaulted) ``spec.trialTemplate``.  From v0.18.0, ``mutatePodEnv`` runs on
+    **every** pod of the trial (before the primary-pod check), so ``primaryContainerName`` must name a
+    container in every replica, workers included.  At all versions a pod that matches
+    ``primaryPodLabels`` (or every pod when it is unset) needs that container when the collector wraps
+    the command (StdOut, File, TensorFlowEvent).  Containers are rendered by name only (upstream prints
+    the whole ``[]v1.Container`` with ``%v``).  The registry look-up for a primary container without
+    ``command`` (``getContainerCommand``) is not modelled.
+    """
+    _check_version(katib_version)
+    name = trial_template.get("primaryContainerName", "") or ""
+    names = [c.get("name", "") for c in containers]
+    found = name in names
+    shown = "[" + " ".join("{" + n + " ...}" for n in names) + "]"
+    if katib_version != "0.17" and not found:
+        return [f"Unable to find primary container {name} in mutated pod containers {shown}"]
+    primary = trial_template.get("primaryPodLabels")
+    if primary is not None and not all(pod_labels.get(k) == v for k, v in primary.items()):
+        return []
+    if collector_kind == "Push" and katib_version != "0.17":
+        return []
+    if collector_kind in _WRAP_COLLECTORS and not found:
+        if katib_version == "0.17":
+            return [f"Unable to find primary container {name} in mutated pod containers {shown}"]
+        return [
+            "unable to find primary container in mutated pod containers: "
+            f"primary container: {name}, mutated pod containers: {shown}"
+        ]
+    return []
 
 
 # =========================================================================== metrics
