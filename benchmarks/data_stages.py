@@ -4,6 +4,18 @@
 
 Runs passages → pairs → corpus exactly as the CLI does (fresh processes, so imports and Kiwi's model load
 are counted), then BM25 on the test split, and prints one line per stage plus the BM25 metrics.
+
+    .venv/bin/python benchmarks/data_stages.py --scale [--xl ../shared/data/lawgo-xl] [--million 1000000]
+
+`--scale` runs the stages (and BM25 evaluation) at three sizes: `--data` alone, `--data` + `--xl` (a merged
+view of symlinks in a temp folder: both folders' laws and precedents, the admin rules of `--data`), and a
+corpus of about `--million` passages made by replicating the laws of both folders under new 법령ID and
+names (text unchanged; they are distractors no precedent cites), with the same precedents. Per stage it
+prints wall time, CPU time (user + sys of the stage and its worker processes, from `os.wait4`), the peak
+RSS of the largest single process (`ru_maxrss`) and the peak summed RSS of the whole process tree (sampled
+from /proc every 0.1 s; shared copy-on-write pages count once per process, so this is an upper bound), and
+the cost per passage (passages, corpus stages) or per precedent (pairs, BM25 evaluation) in milliseconds
+of wall and CPU time. `--sizes` picks which sizes run (e.g. `--sizes lawgo,xl`).
 """
 
 from __future__ import annotations
@@ -11,10 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +52,14 @@ def main() -> None:
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "lawgo"))
     parser.add_argument("--hn-per-q", type=int, default=32)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--scale", action="store_true", help="measure at three sizes (see the docstring)")
+    parser.add_argument("--xl", default=str(REPO.parent / "shared" / "data" / "lawgo-xl"))
+    parser.add_argument("--million", type=int, default=1_000_000, help="passages of the replicated corpus")
+    parser.add_argument("--sizes", default="lawgo,xl,million", help="which --scale sizes to run")
     args = parser.parse_args()
+    if args.scale:
+        scale(args)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         print(
@@ -121,6 +143,243 @@ def main() -> None:
         print(f"BM25 on pairs_test.jsonl ({time.perf_counter() - start:.1f} s):")
         for key, value in json.loads((out / "bm25.json").read_text()).items():
             print(f"  {key:<20} {value:.4f}" if isinstance(value, float) else f"  {key:<20} {value}")
+
+
+# --- --scale ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    wall: float
+    cpu: float
+    max_rss: int  # bytes, largest single process
+    tree_rss: int  # bytes, peak sum over the process tree (sampled)
+
+
+def _tree_rss(root: int) -> int:
+    """Summed RSS of `root` and all its descendants, from /proc (0 for processes that just ended)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)  # fields[1] is the ppid
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # fields[21] is rss in pages
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+def run_measured(label: str, args: list[str]) -> Usage:
+    """Run `python -m args… --quiet` and measure it and its worker processes."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr = proc.stderr.read() if proc.stderr else b""
+    _, status, rusage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"{label} failed:\n{stderr.decode(errors='replace')}")
+    cpu = rusage.ru_utime + rusage.ru_stime
+    max_rss = rusage.ru_maxrss * 1024
+    return Usage(wall, cpu, max_rss, max(peak[0], max_rss))
+
+
+def _link_all(sources: list[Path], target: Path) -> int:
+    target.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for folder in sources:
+        for path in sorted(folder.glob("*.json")):
+            (target / path.name).symlink_to(path)
+            count += 1
+    return count
+
+
+def _replicate_laws(law_dirs: list[Path], target: Path, copies: int) -> None:
+    """`copies` replicas of every law, each under a new 법령ID (9 + 2-digit copy + id) and name."""
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in law_dirs:
+        for path in sorted(folder.glob("*.json")):
+            raw = path.read_text(encoding="utf-8")
+            doc = json.loads(raw)
+            info = doc["법령"]["기본정보"]
+            law_id, name = str(info["법령ID"]), info["법령명_한글"]
+            for copy in range(1, copies + 1):
+                info["법령ID"] = f"9{copy:02d}{law_id}"
+                info["법령명_한글"] = f"{name} 사본{copy}"
+                if info.get("법령명약칭"):
+                    info["법령명약칭"] = ""
+                (target / f"{copy:02d}_{path.name}").write_text(
+                    json.dumps(doc, ensure_ascii=False), encoding="utf-8"
+                )
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def run_size(name: str, src: Path, precedents: Path, out: Path, args: argparse.Namespace) -> list[tuple]:
+    """The three stages and BM25 evaluation at one size; rows for the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    n_prec = sum(1 for _ in precedents.glob("*.json"))
+    print(f"[{name}] running passages …", flush=True)
+    passages = run_measured(
+        "passages",
+        [
+            "lexdpr.data_processing.preprocess_auto",
+            "--src-dir",
+            str(src),
+            "--out-law",
+            f"{out}/law.jsonl",
+            "--out-admin",
+            f"{out}/admin.jsonl",
+        ],
+    )
+    n_passages = _count_lines(out / "law.jsonl") + _count_lines(out / "admin.jsonl")
+    print(f"[{name}] {n_passages} passages; running pairs …", flush=True)
+    pairs = run_measured(
+        "pairs",
+        [
+            "lexdpr.data_processing.make_pairs",
+            "--law",
+            f"{out}/law.jsonl",
+            "--admin",
+            f"{out}/admin.jsonl",
+            "--prec-json-dir",
+            str(precedents),
+            "--out",
+            f"{out}/pairs_train.jsonl",
+            "--hn-per-q",
+            str(args.hn_per_q),
+            "--max-workers",
+            str(args.workers),
+        ],
+    )
+    n_pairs = sum(
+        _count_lines(out / f) for f in ("pairs_train.jsonl", "pairs_train_valid.jsonl", "pairs_test.jsonl")
+    )
+    print(f"[{name}] {n_pairs} pairs; running corpus …", flush=True)
+    corpus = run_measured(
+        "corpus",
+        [
+            "lexdpr.data_processing.merge_corpus",
+            "--law",
+            f"{out}/law.jsonl",
+            "--admin",
+            f"{out}/admin.jsonl",
+            "--prec",
+            f"{out}/prec_fallback_passages.jsonl",
+            "--out",
+            f"{out}/merged_corpus.jsonl",
+        ],
+    )
+    n_corpus = _count_lines(out / "merged_corpus.jsonl")
+    n_test = _count_lines(out / "pairs_test.jsonl")
+    print(
+        f"[{name}] {n_corpus} corpus passages; running BM25 evaluation of {n_test} test queries …", flush=True
+    )
+    bm25 = run_measured(
+        "bm25 eval",
+        [
+            "lexdpr.evaluation.eval_cli",
+            "--bm25",
+            "--pairs",
+            f"{out}/pairs_test.jsonl",
+            "--corpus",
+            f"{out}/merged_corpus.jsonl",
+            "--out",
+            f"{out}/bm25.json",
+            "--workers",
+            str(args.workers),
+        ],
+    )
+    ndcg = json.loads((out / "bm25.json").read_text())["eval/ndcg_at_10"]
+    print(f"[{name}] BM25 nDCG@10 {ndcg:.4f}", flush=True)
+    for f in ("law.jsonl", "admin.jsonl", "merged_corpus.jsonl"):  # the 1M size writes GBs
+        (out / f).unlink()
+    return [
+        (name, "passages", n_passages, n_prec, passages, n_passages, "passage"),
+        (name, "pairs", n_passages, n_prec, pairs, n_prec, "precedent"),
+        (name, "corpus", n_passages, n_prec, corpus, n_corpus, "passage"),
+        (name, "3 stages", n_passages, n_prec, _sum(passages, pairs, corpus), n_prec, "precedent"),
+        (name, "bm25 eval", n_passages, n_prec, bm25, n_test, "query"),
+    ]
+
+
+def _sum(*usages: Usage) -> Usage:
+    return Usage(
+        sum(u.wall for u in usages),
+        sum(u.cpu for u in usages),
+        max(u.max_rss for u in usages),
+        max(u.tree_rss for u in usages),
+    )
+
+
+def scale(args: argparse.Namespace) -> None:
+    data, xl = Path(args.data), Path(args.xl)
+    sizes = set(args.sizes.split(","))
+    print(f"cpus: {os.cpu_count()}; workers: {args.workers}; hard negatives per query: {args.hn_per_q}")
+    rows: list[tuple] = []
+    with tempfile.TemporaryDirectory(prefix="lexdpr-scale-") as tmp_name:
+        tmp = Path(tmp_name)
+        if "lawgo" in sizes:
+            rows += run_size("lawgo", data, data / "precedents", tmp / "out-lawgo", args)
+        merged = tmp / "merged"
+        _link_all([data / "laws", xl / "laws"], merged / "laws")
+        _link_all([data / "admin_rules"], merged / "admin_rules")
+        _link_all([data / "precedents", xl / "precedents"], merged / "precedents")
+        if "xl" in sizes:
+            rows += run_size("lawgo+xl", merged, merged / "precedents", tmp / "out-xl", args)
+        if "million" in sizes:
+            xl_passages = next((r[2] for r in rows if r[0] == "lawgo+xl"), 76_194)
+            copies = max(1, -(-args.million // xl_passages) - 1)
+            big = tmp / "million"
+            print(f"[1M] writing {copies} replicas of the laws …", flush=True)
+            _replicate_laws([data / "laws", xl / "laws"], big / "laws", copies)
+            _link_all([data / "laws", xl / "laws"], big / "laws")
+            (big / "admin_rules").symlink_to(merged / "admin_rules")
+            rows += run_size(f"laws ×{copies + 1}", big, merged / "precedents", tmp / "out-million", args)
+            shutil.rmtree(big)
+    print_table(rows)
+
+
+def print_table(rows: list[tuple]) -> None:
+    gib = 1024**3
+    header = (
+        "| size | stage | passages | precedents | wall s | CPU s | peak RSS (largest process) GiB "
+        "| peak RSS (process tree) GiB | wall ms / unit | CPU ms / unit |"
+    )
+    print()
+    print(header)
+    print("|" + "---|" * header.count(" | ") + "---|")
+    for name, stage, n_passages, n_prec, u, units, unit in rows:
+        print(
+            f"| {name} | {stage} | {n_passages:,} | {n_prec:,} | {u.wall:.1f} | {u.cpu:.1f} | {u.max_rss / gib:.2f} "
+            f"| {u.tree_rss / gib:.2f} | {1000 * u.wall / units:.3f} per {unit} | {1000 * u.cpu / units:.3f} per {unit} |"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from typing import Protocol
 import bm25s
 import numpy as np
 
+from lexdpr.retrieval.forked import fork_map, shared
+
 # Lucene's BM25 (as in Elasticsearch, OpenSearch, Pyserini): idf = ln(1 + (N - df + 0.5) / (df + 0.5)) is
 # never negative, so a term found in most articles (법, 하) cannot push a passage down. k1=1.2, b=0.75 are
 # the textbook values. On the real laws, with precedent issues (판시사항 [n]) as queries and the articles
@@ -104,10 +106,21 @@ class BM25Index:
         """
         return self.search_tokens(self._tokenizer.tokenize(queries), k)
 
-    def search_tokens(self, token_lists: Sequence[list[str]], k: int) -> list[list[tuple[str, float]]]:
-        """`search` for queries already tokenized with this index's tokenizer (e.g. in a parent process)."""
+    def search_tokens(
+        self, token_lists: Sequence[list[str]], k: int, workers: int = 1
+    ) -> list[list[tuple[str, float]]]:
+        """`search` for queries already tokenized with this index's tokenizer (e.g. in a parent process).
+
+        With `workers` > 1 the queries are scored in that many forked processes sharing this index (the
+        results are the same, in the same order).
+        """
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if workers > 1 and len(token_lists) >= 2 * _MIN_PARALLEL_QUERIES:
+            size = max(_MIN_PARALLEL_QUERIES, -(-len(token_lists) // (workers * 4)))
+            chunks = [(list(token_lists[i : i + size]), k) for i in range(0, len(token_lists), size)]
+            parts = fork_map(_search_chunk, chunks, self, workers)
+            return [ranking for part in parts for ranking in part]
         return [self._top_k(self._scores(tokens), k) for tokens in token_lists]
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
@@ -134,6 +147,23 @@ class BM25Index:
         """Best `k` passages of one score row; ties (including all zero scores) in id order."""
         n_docs = scores.shape[0]
         if k < n_docs:
+            # Partitioning all n scores per query dominated mining. The k-th best of an evenly spaced sample
+            # is a lower bound of the k-th best of all, so only scores at or above it (a few k of them) need
+            # partitioning; the cut, and which ties make it, come out the same. A bound of 0 would let zero
+            # scores in, whose order rule is below: then all scores are partitioned as before.
+            stride = int((n_docs / k) ** 0.5)
+            sample = scores[::stride] if stride > 1 else scores[:0]
+            if sample.size > k:
+                bound = np.partition(sample, sample.size - k)[sample.size - k]
+                if bound > 0:
+                    hit = np.flatnonzero(scores >= bound)  # at least the k sampled ones
+                    values = scores[hit]
+                    kth = np.partition(values, hit.size - k)[hit.size - k]
+                    above = hit[values > kth]
+                    ties = hit[values == kth][: k - above.size]
+                    candidates = np.concatenate((above, ties))
+                    best = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+                    return [(self._ids[i], float(scores[i])) for i in best]
             kth = np.partition(scores, n_docs - k)[n_docs - k]
             above = np.flatnonzero(scores > kth)
             # flatnonzero is ascending, i.e. in id order: the first ties are the ones that make the cut
@@ -144,3 +174,11 @@ class BM25Index:
         # lexsort: last key is primary -> descending score, then ascending index == ascending id
         best = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
         return [(self._ids[i], float(scores[i])) for i in best]
+
+
+_MIN_PARALLEL_QUERIES = 64  # fewer queries per process than this cost more to fork than they save
+
+
+def _search_chunk(chunk: tuple[list[list[str]], int]) -> list[list[tuple[str, float]]]:
+    token_lists, k = chunk
+    return shared().search_tokens(token_lists, k)
