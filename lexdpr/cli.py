@@ -8,6 +8,7 @@ defined in exactly one place.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,13 +20,20 @@ from lexdpr.stage_cli import stderr_console
 from lexdpr.sweep.preset import DEFAULT_OUTPUT
 from lexdpr.sweep.storage import STORAGE_ENV
 
+# Help pages are plain click text (rich_markup_mode=None): rich's boxed tables cut option names and
+# defaults to fit 80 columns (`--exit-outside-w…`); click wraps the help text instead.
+_PLAIN_HELP = {"rich_markup_mode": None}
+
 app = typer.Typer(
     name="lex-dpr",
     help="Fine-tune and evaluate bi-encoder retrievers on Korean legal text (law.go.kr).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    **_PLAIN_HELP,
 )
-data_app = typer.Typer(help="The data stages: raw JSON → passages → pairs → corpus.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="The data stages: raw JSON → passages → pairs → corpus.", no_args_is_help=True, **_PLAIN_HELP
+)
 app.add_typer(data_app, name="data")
 
 _FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
@@ -37,8 +45,22 @@ _STAGE_MODULES = {
 
 
 def _forward(stage: str, ctx: typer.Context) -> None:
+    """Run the stage module's `main` under this command's name: its usage line says `lex-dpr data STAGE`,
+    not `python -m lexdpr.data_processing.…` (the module's parser, renamed for this call)."""
     module = importlib.import_module(_STAGE_MODULES[stage])
-    raise typer.Exit(module.main(list(ctx.args)))
+    build_parser = module.build_parser
+
+    def named_parser():
+        parser = build_parser()
+        parser.prog = f"lex-dpr data {stage}"
+        return parser
+
+    module.build_parser = named_parser
+    try:
+        code = module.main(list(ctx.args))
+    finally:
+        module.build_parser = build_parser
+    raise typer.Exit(code)
 
 
 @data_app.command("passages", context_settings=_FORWARD)
@@ -67,10 +89,31 @@ def evaluate(ctx: typer.Context) -> None:
     raise typer.Exit(eval_cli.main(list(ctx.args)))
 
 
-@app.command("train")
+def _config_keys_epilog() -> str:
+    """Every dotted config key with its default and help, for `lex-dpr train --help`."""
+    import textwrap
+
+    from lexdpr.training.config import TrainConfig, all_dotted_keys, config_to_dict, field_help, flatten
+
+    defaults = flatten(config_to_dict(TrainConfig()))
+    lines = []
+    for key in all_dotted_keys():
+        value = defaults.get(key)
+        shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        lines.append(f"  {key}={shown}")
+        lines += textwrap.wrap(field_help(key), width=72, initial_indent="      ", subsequent_indent="      ")
+    # "\b" keeps click from re-wrapping the block into one paragraph
+    return "Config keys (KEY=VALUE overrides; shown with their defaults):\n\n\b\n" + "\n".join(lines)
+
+
+@app.command("train", epilog=_config_keys_epilog())
 def train(
     overrides: Annotated[
-        list[str] | None, typer.Argument(help="dotted config keys, e.g. trainer.lr=3e-5 data.batch_size=64")
+        list[str] | None,
+        typer.Argument(
+            help="KEY=VALUE overrides of dotted config keys (listed below), e.g. trainer.lr=3e-5 "
+            "data.batch_size=64"
+        ),
     ] = None,
     config: Annotated[
         str | None, typer.Option("--config", "-c", help="YAML config (e.g. configs/base.yaml)")
@@ -82,7 +125,8 @@ def train(
     from lexdpr.training.trainer import train as run_training
 
     result = run_training(load_config(config, list(overrides or [])), quiet=quiet)
-    typer.echo(f"run folder: {result.run_folder}", err=True)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun every process returns; rank 0 wrote the folder
+        typer.echo(f"run folder: {result.run_folder}", err=True)
 
 
 @app.command("export")
@@ -105,13 +149,17 @@ def encode(
         ..., "--input", help="JSONL of passages (id, text) or queries (query_id, query_text)"
     ),
     output: str = typer.Option(
-        ..., "--output", help="embeddings file stem: writes STEM.npy and STEM.ids.json"
+        ..., "--output", "-o", help="embeddings file stem: writes STEM.npy and STEM.ids.json"
     ),
     kind: str = typer.Option(
         "auto", "--kind", help="auto | query | passage (prefixes and max length differ)"
     ),
     precision: str = typer.Option(
         "auto", "--precision", help="auto (bf16 on a GPU or a CPU with native bf16, else fp32) | fp32 | bf16"
+    ),
+    dtype: str = typer.Option("float32", "--dtype", help="float32 | float16 (half the file size)"),
+    chunk_size: int = typer.Option(
+        8192, "--chunk-size", help="records per chunk; a killed run started again reuses finished chunks"
     ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
@@ -122,7 +170,13 @@ def encode(
         raise LexDprError(f"--kind must be auto, query or passage, got {kind!r}")
     if precision not in {"auto", "fp32", "bf16"}:
         raise LexDprError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
-    result = encode_texts(model, input_path, output, kind, precision=precision, quiet=quiet)  # type: ignore[arg-type]
+    if dtype not in {"float32", "float16"}:
+        raise LexDprError(f"--dtype must be float32 or float16, got {dtype!r}")
+    if chunk_size < 1:
+        raise LexDprError(f"--chunk-size must be at least 1, got {chunk_size}")
+    result = encode_texts(
+        model, input_path, output, kind, precision=precision, quiet=quiet, chunk_size=chunk_size, dtype=dtype
+    )  # type: ignore[arg-type]
     typer.echo(
         f"{result.count} {result.kind} embeddings of dimension {result.dimension}: {result.embeddings}"
     )
@@ -130,7 +184,7 @@ def encode(
 
 # --- sweeps -------------------------------------------------------------------------------------------------
 sweep_app = typer.Typer(
-    help="Hyperparameter sweeps that run offline (optuna; SQLite or PostgreSQL) or on Katib."
+    help="Hyperparameter sweeps that run offline (optuna; SQLite or PostgreSQL) or on Katib.", **_PLAIN_HELP
 )
 app.add_typer(sweep_app, name="sweep")
 
@@ -146,13 +200,22 @@ Storage = Annotated[
 Count = Annotated[int | None, typer.Option("--count", min=1, help="Run this many trials, then exit.")]
 Window = Annotated[
     str | None,
-    typer.Option("--time-window", help='Start trials only in these local hours, e.g. "1-8" or "22-6".'),
+    typer.Option(
+        "--time-window", help='Start trials only in these hours of --time-zone, e.g. "1-8" or "22-6".'
+    ),
 ]
 ExitOutside = Annotated[
     bool, typer.Option("--exit-outside-window", help="Exit instead of waiting for the window.")
 ]
 OutRoot = Annotated[Path, typer.Option("--out-root", help="Trials write to OUT_ROOT/<sweep_id>/trial-<n>/.")]
-SweepConfig = Annotated[Path | None, typer.Option("--config", help="A sweep file.")]
+SweepConfig = Annotated[Path | None, typer.Option("--config", "-c", help="A sweep file.")]
+TimeZone = Annotated[
+    str | None,
+    typer.Option(
+        "--time-zone",
+        help="IANA zone of the --time-window hours, e.g. Asia/Seoul (default: this machine's zone)",
+    ),
+]
 RunAgent = Annotated[bool, typer.Option("--run-agent/--no-run-agent", help="Run an agent once created.")]
 SweepArg = Annotated[
     str, typer.Argument(help="Sweep id (katib: Experiment name), or the sweep file that holds it.")
@@ -182,18 +245,25 @@ def sweep(
     time_window: Window = None,
     exit_outside_window: ExitOutside = False,
     out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    time_zone: TimeZone = None,
     backend: Backend = "local",
     namespace: Namespace = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="katib: print the Experiment YAML only")] = False,
     name: KatibName = None,
-    image: Annotated[str | None, typer.Option("--image", help="katib: trial image")] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="katib: trial image (default: the -cuda image when --gpus > 0)"),
+    ] = None,
     pvc: Annotated[str | None, typer.Option("--pvc", help="katib: workspace PVC")] = None,
     max_trials: Annotated[int, typer.Option("--max-trials", min=1, help="katib: trial budget")] = 40,
     parallel: Annotated[int, typer.Option("--parallel", min=1, help="katib: trials at once")] = 2,
     max_failed: Annotated[
         int, typer.Option("--max-failed", min=0, help="katib: failed trials tolerated")
     ] = 10,
-    gpus: Annotated[int, typer.Option("--gpus", min=0, help="katib: GPUs per trial")] = 1,
+    gpus: Annotated[int, typer.Option("--gpus", min=0, help="katib: GPUs per trial node")] = 1,
+    nodes: Annotated[
+        int, typer.Option("--nodes", min=1, help="katib: nodes per trial (>1: a PyTorchJob)")
+    ] = 1,
     resume_policy: Annotated[
         str, typer.Option("--resume-policy", help="katib: LongRunning | Never")
     ] = "LongRunning",
@@ -211,7 +281,7 @@ def sweep(
         kube.create_experiment(
             config,
             namespace,
-            image or kube.DEFAULT_IMAGE,
+            image,
             pvc or kube.DEFAULT_PVC,
             dry_run=dry_run,
             name=name,
@@ -219,6 +289,7 @@ def sweep(
             parallel=parallel,
             max_failed=max_failed,
             gpus=gpus,
+            nodes=nodes,
             resume_policy=resume_policy,
         )
         return
@@ -232,12 +303,15 @@ def sweep(
         time_window=time_window,
         exit_outside_window=exit_outside_window,
         out_root=out_root,
+        time_zone=time_zone,
     )
 
 
 @sweep_app.command("preset")
 def sweep_preset(
-    output: Annotated[Path, typer.Option("--output", help="Where to write the preset.")] = DEFAULT_OUTPUT,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the preset.")
+    ] = DEFAULT_OUTPUT,
     run: Annotated[bool, typer.Option("--run/--no-run", help="--no-run: only write the file.")] = True,
     run_agent: RunAgent = True,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
@@ -246,6 +320,7 @@ def sweep_preset(
     time_window: Window = None,
     exit_outside_window: ExitOutside = False,
     out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    time_zone: TimeZone = None,
 ) -> None:
     """Write the guide's preset sweep file, create the sweep, run an agent."""
     from lexdpr.sweep import commands
@@ -260,13 +335,17 @@ def sweep_preset(
         time_window=time_window,
         exit_outside_window=exit_outside_window,
         out_root=out_root,
+        time_zone=time_zone,
     )
 
 
 @sweep_app.command("agent")
 def sweep_agent(
     sweep: Annotated[
-        str | None, typer.Argument(help="Sweep id or sweep file (katib: Experiment name).")
+        str | None,
+        typer.Argument(
+            help="Sweep id or sweep file (katib: Experiment name); default: --config, else configs/sweep.yaml"
+        ),
     ] = None,
     config: SweepConfig = None,
     storage: Storage = None,
@@ -277,9 +356,7 @@ def sweep_agent(
     backend: Backend = "local",
     namespace: Namespace = None,
     name: KatibName = None,
-    time_zone: Annotated[
-        str | None, typer.Option("--time-zone", help="katib: IANA zone of the window")
-    ] = None,
+    time_zone: TimeZone = None,
     grace_minutes: Annotated[
         float, typer.Option("--grace-minutes", min=0, help="katib: in-flight grace")
     ] = 30,
@@ -321,6 +398,7 @@ def sweep_agent(
         time_window=time_window,
         exit_outside_window=exit_outside_window,
         out_root=out_root,
+        time_zone=time_zone,
     )
 
 
@@ -362,13 +440,66 @@ def sweep_best(
     commands.best(sweep, storage=storage, export=export)
 
 
+@sweep_app.command("trial")
+def sweep_trial(
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="dotted config keys, e.g. trainer.lr=3e-5")
+    ] = None,
+    config: Annotated[str | None, typer.Option("--config", "-c", help="the trainer's base config")] = None,
+    product: Annotated[
+        list[str] | None, typer.Option("--product", help="KEY=AxB: the key gets A×B (scale_with)")
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", envvar="LEXDPR_EXPERIMENT", help="the Experiment's name")
+    ] = None,
+    trial: Annotated[
+        str | None, typer.Option("--trial", envvar="LEXDPR_TRIAL", help="the Trial's name")
+    ] = None,
+    runs_s3: Annotated[
+        str | None,
+        typer.Option("--runs-s3", envvar="LEXDPR_RUNS_S3", help="copy run folders here at the end"),
+    ] = None,
+    processes: Annotated[
+        int,
+        typer.Option("--processes", envvar="LEXDPR_PROCESSES", min=1, help="training processes (GPUs) here"),
+    ] = 1,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="preStop hook: stop the running trial, wait for it")
+    ] = False,
+) -> None:
+    """Run one Katib trial in its pod (the container's command; katib backend only, see docs/kubernetes.md)."""
+    from lexdpr.kube.trial_run import TrialRun, run_trial, stop_trial
+
+    if stop:
+        raise typer.Exit(stop_trial())
+    run = TrialRun(
+        experiment or "",
+        trial or "",
+        config=config,
+        overrides=tuple(overrides or ()),
+        products=tuple(product or ()),
+        runs_s3=runs_s3 or None,
+        processes=processes,
+    )
+    raise typer.Exit(run_trial(run))
+
+
 # --- reading runs -------------------------------------------------------------------------------------------
 runs_app = typer.Typer(
-    help="Judge trainings from their run folders: tables, charts, verdicts.", no_args_is_help=True
+    help="Judge trainings from their run folders: tables, charts, verdicts.",
+    no_args_is_help=True,
+    **_PLAIN_HELP,
 )
 app.add_typer(runs_app, name="runs")
 
-Root = Annotated[str, typer.Option("--root", help="Folder, mounted volume or s3:// prefix with run folders.")]
+Root = Annotated[
+    str | None,
+    typer.Option(
+        "--root",
+        help="Folder, mounted volume or s3:// prefix with run folders "
+        "(default: wandb/ and checkpoint/sweeps/, where training and sweep trials write them).",
+    ),
+]
 Bm25 = Annotated[
     str | None,
     typer.Option("--bm25", help="Metrics JSON of `lex-dpr eval --bm25 --out` on the same test set."),
@@ -387,7 +518,12 @@ Metric = Annotated[str, typer.Option("--metric", help="The metric that ranks run
 
 
 @runs_app.command("list")
-def runs_list(root: Root = "wandb", sweep: Annotated[str | None, typer.Option("--sweep")] = None) -> None:
+def runs_list(
+    root: Root = None,
+    sweep: Annotated[
+        str | None, typer.Option("--sweep", help="Only this sweep's trials: its id or its sweep file.")
+    ] = None,
+) -> None:
     """A table of runs: id, start, state, steps, best eval/ndcg_at_10, checkpoint."""
     from lexdpr.runs import commands
 
@@ -397,7 +533,7 @@ def runs_list(root: Root = "wandb", sweep: Annotated[str | None, typer.Option("-
 @runs_app.command("show")
 def runs_show(
     run: Annotated[str, typer.Argument(help="`latest`, a run id or folder")] = "latest",
-    root: Root = "wandb",
+    root: Root = None,
     bm25: Bm25 = None,
     threshold: Threshold = None,
 ) -> None:
@@ -410,7 +546,7 @@ def runs_show(
 @runs_app.command("plot")
 def runs_plot(
     runs: Runs,
-    root: Root = "wandb",
+    root: Root = None,
     out: Annotated[
         str, typer.Option("--out", "-o", help=".html, .png or .svg (local or s3://)")
     ] = "runs-report.html",
@@ -425,7 +561,7 @@ def runs_plot(
 
 
 @runs_app.command("check")
-def runs_check(runs: Runs, root: Root = "wandb", threshold: Threshold = None, bm25: Bm25 = None) -> None:
+def runs_check(runs: Runs, root: Root = None, threshold: Threshold = None, bm25: Bm25 = None) -> None:
     """The success criteria as a verdict with reasons; exit code 0 when every run passes, else 1."""
     from lexdpr.runs import commands
 
@@ -434,7 +570,7 @@ def runs_check(runs: Runs, root: Root = "wandb", threshold: Threshold = None, bm
 
 @runs_app.command("compare")
 def runs_compare(
-    runs: Runs, root: Root = "wandb", metric: Metric = "eval/ndcg_at_10", bm25: Bm25 = None
+    runs: Runs, root: Root = None, metric: Metric = "eval/ndcg_at_10", bm25: Bm25 = None
 ) -> None:
     """Metrics side by side; refuses runs evaluated on different test sets (eval/fingerprint)."""
     from lexdpr.runs import commands
@@ -445,7 +581,7 @@ def runs_compare(
 @sweep_app.command("report")
 def sweep_report(
     sweep: SweepArg,
-    root: Root = str(_DEFAULT_OUT_ROOT),
+    root: Root = None,
     out: Annotated[
         str | None, typer.Option("--out", "-o", help=".html/.png report; default: a table only")
     ] = None,
@@ -462,7 +598,9 @@ def sweep_report(
 
 # --- the main job -------------------------------------------------------------------------------------------
 pipeline_app = typer.Typer(
-    help="The main job: every stage in order, on this machine or on Kubeflow.", no_args_is_help=True
+    help="The main job: every stage in order, on this machine or on Kubeflow.",
+    no_args_is_help=True,
+    **_PLAIN_HELP,
 )
 app.add_typer(pipeline_app, name="pipeline")
 
@@ -529,13 +667,74 @@ def pipeline_compile(
         str | None,
         typer.Option("--components", help="Also write one component YAML per stage here ('' = no)."),
     ] = None,
+    s3_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--s3-secret",
+            help="Secret with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL (default lexdpr-s3).",
+        ),
+    ] = None,
+    node_selector: Annotated[
+        list[str] | None,
+        typer.Option("--node-selector", metavar="KEY=VALUE", help="Node label for train-best (repeatable)."),
+    ] = None,
+    toleration: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--toleration",
+            metavar="JSON",
+            help="Toleration for train-best as a JSON object of key, operator, value, effect, "
+            'tolerationSeconds (repeatable), e.g. \'{"key":"nvidia.com/gpu","operator":"Exists",'
+            '"effect":"NoSchedule"}\'.',
+        ),
+    ] = None,
+    kfp_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kfp-version",
+            help="KFP backend the YAML is for: 2.4 (default) to 2.15, or 2.3 (Kubeflow 1.9), which also fixes "
+            "train-best's GPUs when compiling.",
+        ),
+    ] = None,
+    image_tag: Annotated[
+        str | None,
+        typer.Option(
+            "--image-tag",
+            help="Tag of the steps' images, REPO:TAG (CPU) and REPO:TAG-cuda (train-best, Katib trials), fixed "
+            "in the YAML (default: this lexdpr's version).",
+        ),
+    ] = None,
+    image_repository: Annotated[
+        str | None,
+        typer.Option(
+            "--image-repository",
+            help="Repository of the steps' images (default ghcr.io/lexdpr/lexdpr; images/build.sh builds them).",
+        ),
+    ] = None,
+    train_gpus: Annotated[
+        int | None,
+        typer.Option("--train-gpus", min=0, help="With --kfp-version 2.3: GPUs for train-best (default 1)."),
+    ] = None,
 ) -> None:
-    """Regenerate the compiled KFP pipeline (and component) YAML."""
+    """Regenerate the compiled KFP pipeline (and component) YAML.
+
+    The S3 Secret's name, the node selector, the tolerations and the images are fixed in the YAML (KFP
+    drivers read them only as literals).
+    """
     from lexdpr.pipeline import commands as pipeline
 
+    if s3_secret is not None and not s3_secret.strip():
+        raise LexDprError("--s3-secret: give the Secret's name")
     pipeline.compile_pipeline(
         output or pipeline.DEFAULT_PIPELINE_YAML,
         pipeline.DEFAULT_COMPONENTS_DIR if components is None else (components or None),
+        s3_secret=s3_secret.strip() if s3_secret else None,
+        node_selector=pipeline.parse_node_selector(node_selector or []),
+        tolerations=pipeline.parse_tolerations(toleration or []),
+        kfp_version=kfp_version or pipeline.DEFAULT_KFP_VERSION,
+        image_tag=image_tag,
+        image_repository=image_repository,
+        train_gpus=train_gpus,
     )
 
 
@@ -550,8 +749,30 @@ def pipeline_submit(
     experiment: Annotated[str | None, typer.Option("--experiment", "-e")] = None,
     pipeline_root: Annotated[str | None, typer.Option("--pipeline-root", help="s3://bucket/prefix")] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", "-n")] = None,
+    kfp_version: Annotated[
+        str | None,
+        typer.Option(
+            "--kfp-version",
+            help="Without --file: the KFP backend to compile for, 2.4 (default) to 2.15, or 2.3 (Kubeflow 1.9; "
+            "a train_gpus argument is then fixed in the compiled pipeline).",
+        ),
+    ] = None,
+    image_tag: Annotated[
+        str | None,
+        typer.Option(
+            "--image-tag",
+            help="Without --file: the tag of the steps' images (default: this lexdpr's version).",
+        ),
+    ] = None,
+    image_repository: Annotated[
+        str | None,
+        typer.Option(
+            "--image-repository",
+            help="Without --file: the repository of the steps' images (default ghcr.io/lexdpr/lexdpr).",
+        ),
+    ] = None,
 ) -> None:
-    """Submit the pipeline to a Kubeflow Pipelines server (kfp.Client)."""
+    """Submit the pipeline to a Kubeflow Pipelines server (kfp.Client); without --file, compile it first."""
     from lexdpr.pipeline import commands as pipeline
 
     pipeline.submit(
@@ -562,6 +783,9 @@ def pipeline_submit(
         params or [],
         pipeline_root=pipeline_root,
         namespace=namespace,
+        kfp_version=kfp_version,
+        image_tag=image_tag,
+        image_repository=image_repository,
     )
 
 
@@ -577,7 +801,9 @@ def main() -> None:
     try:
         app()
     except LexDprError as exc:
-        stderr_console().print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        stderr_console().print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(exc.exit_code)
 
 

@@ -64,8 +64,19 @@ class RunReport:
         console.print(table)
 
     def enforce_strict(self, strict: bool) -> None:
+        """With `strict`, any skip is a `StrictFailure`; stages call this before writing any output."""
         if strict and self.skips:
-            raise LexDprError(
-                f"{self.stage}: {len(self.skips)} input(s) were skipped and --strict is set; "
-                f"first: {self.skips[0].describe()}"
-            )
+            raise StrictFailure(self)
+
+
+class StrictFailure(LexDprError):
+    """`--strict` and some input was skipped: the run fails (exit 1) and publishes nothing."""
+
+    exit_code = 1
+
+    def __init__(self, report: RunReport):
+        self.report = report
+        super().__init__(
+            f"{report.stage}: {len(report.skips)} input(s) were skipped and --strict is set, so no output "
+            f"was written; first: {report.skips[0].describe()}"
+        )

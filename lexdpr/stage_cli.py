@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from lexdpr.errors import LexDprError
+from lexdpr.reporting import StrictFailure
 
 
 def stderr_console() -> Console:
@@ -30,6 +31,10 @@ def run_main(
     args = parser.parse_args(argv)
     try:
         return body(args)
+    except StrictFailure as exc:  # the skips first, so the user sees every reason, then the verdict
+        exc.report.print(stderr_console(), quiet=getattr(args, "quiet", False))
+        stderr_console().print(f"[red]error:[/red] {exc}")
+        return exc.exit_code
     except LexDprError as exc:
         stderr_console().print(f"[red]error:[/red] {exc}")
         return exc.exit_code

@@ -1,6 +1,6 @@
 """Administrative rules (`{"AdmRulService": …}` from lawService.do?target=admrul) → passages.
 
-Admin rules have no 항/호 structure (QUIRKS.md §4, §5 items 10–11): `조문내용` is a list of article strings
+Admin rules have no 항/호 structure (docs/lawgo-quirks.md, items 10–11): `조문내용` is a list of article strings
 with chapter headings as separate strings, or one string holding the whole rule. Both are cut on article
 heads (`제3조(`, `제1-1조(`, `제3조의2(`), accepting a head only when its number moves forward, so an
 in-text reference such as "제2조(정의)에 따른" does not start a new article.

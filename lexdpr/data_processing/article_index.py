@@ -29,6 +29,8 @@ class ArticleIndex:
     by_article: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids_by_text: dict[str, list[str]] = field(default_factory=dict)
+    text_key_by_id: dict[str, str] = field(default_factory=dict)  # hashed once, not per mined query
+    _ids_by_parent: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def build(cls, passages: Iterable[dict[str, Any]]) -> ArticleIndex:
@@ -36,14 +38,21 @@ class ArticleIndex:
         for p in passages:
             index.by_article.setdefault((p["parent_id"], p["article"]), []).append(p)
             index.by_id[p["id"]] = p
-            index.ids_by_text.setdefault(text_key(_body(p)), []).append(p["id"])
+            key = text_key(_body(p))
+            index.ids_by_text.setdefault(key, []).append(p["id"])
+            index.text_key_by_id[p["id"]] = key
         return index
 
     def ids_of_parent(self, parent_id: str) -> list[str]:
-        """Every passage id of one law or admin rule, in corpus order."""
-        return [
-            p["id"] for (parent, _), group in self.by_article.items() if parent == parent_id for p in group
-        ]
+        """Every passage id of one law or admin rule, in corpus order (grouped by article)."""
+        # One pass over all articles builds the answer for every parent (a scan per call cost O(corpus) for
+        # each mined query that needs filling); `build` is the only writer, so it never goes stale.
+        if self._ids_by_parent is None:
+            by_parent: dict[str, list[str]] = {}
+            for (parent, _), group in self.by_article.items():
+                by_parent.setdefault(parent, []).extend(p["id"] for p in group)
+            self._ids_by_parent = by_parent
+        return list(self._ids_by_parent.get(parent_id, ()))
 
     def passages_for(
         self,
@@ -83,7 +92,8 @@ class ArticleIndex:
                 p["id"] for p in self.by_article.get((passage["parent_id"], passage["article"]), [])
             )
             related.add(article_id)
-            related.update(self.ids_by_text.get(text_key(_body(passage)), []))
+            key = self.text_key_by_id.get(pid) or text_key(_body(passage))
+            related.update(self.ids_by_text.get(key, []))
         return related
 
 

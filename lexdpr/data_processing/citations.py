@@ -1,4 +1,4 @@
-"""A grammar for the 참조조문 field of court precedents (QUIRKS.md §3, §5 items 13–15).
+"""A grammar for the 참조조문 field of court precedents (docs/lawgo-quirks.md, items 13–15).
 
 A precedent's 참조조문 lists the statute provisions each issue relies on; those provisions become the positive
 passages of the retrieval pairs, so every citation we lose or misread is a lost or wrong training label. The

@@ -1,4 +1,4 @@
-"""Resolve the law names that precedents cite to the 법령ID of our law files (QUIRKS.md §5 items 14–15).
+"""Resolve the law names that precedents cite to the 법령ID of our law files (docs/lawgo-quirks.md, items 14–15).
 
 A citation is only a training label if its law can be found among the laws we turned into passages. Courts
 write a law's name in several ways: with or without spaces (`특정경제범죄가중처벌등에관한법률` in older
@@ -289,10 +289,28 @@ def _name_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
     if not cleaned:
         return None
     ordered = sorted(cleaned, key=lambda n: (-len(n.replace(" ", "")), n))
-    alternation = "|".join(_flexible(name) for name in ordered)
+    # Branches grouped by first character (keeping their longest-first order within a group): only the group
+    # of the character at hand is tried, and since every branch of the other groups fails on that character
+    # the first matching branch is the same as in one flat alternation.
+    groups: dict[str, list[str]] = {}
+    for name in ordered:
+        head = f"[{_DOT_CHARS}]" if name[0] in _DOT_CHARS else re.escape(name[0])
+        groups.setdefault(head, []).append(name[1:])
+    alternation = "|".join(
+        f"{head}(?:{'|'.join(_flexible(rest) for rest in rests)})" for head, rests in groups.items()
+    )
+    # The leading lookahead admits only positions where some branch could start (구, a quote, or a name's
+    # first character): it changes no match, but spares trying every name at every other position, which
+    # made the cost grow with the number of laws (4 ms per 판시사항 with 440 laws, now a tenth of that).
+    firsts = {"구", *"‘“「『"} | {c for n in cleaned for c in (_DOT_CHARS if n[0] in _DOT_CHARS else n[0])}
+    first_class = "".join(re.escape(c) for c in sorted(firsts))
     return re.compile(
+        rf"(?=[{first_class}])"
         rf"(?P<old>구\s)?(?P<body>[‘“「『]?(?:{alternation})[’”」』]?)(?P<gap>\s?)(?=제\s?\d+\s?조)"
     )
+
+
+_DOT_CHARS = "·ㆍ・‧∙"
 
 
 def _flexible(name: str) -> str:
@@ -300,8 +318,8 @@ def _flexible(name: str) -> str:
     for char in name:
         if char == " ":
             parts.append(r"\s?")
-        elif char in "·ㆍ・‧∙":
-            parts.append("[·ㆍ・‧∙]")
+        elif char in _DOT_CHARS:
+            parts.append(f"[{_DOT_CHARS}]")
         else:
             parts.append(re.escape(char))
     return "".join(parts)

@@ -1,6 +1,6 @@
 """Laws (`{"법령": …}` from lawService.do?target=law) → article or paragraph passages.
 
-Follows QUIRKS.md §5 items 1–8: text fields may be nested line lists, 항 may be a list, a `{호: …}` dict or a
+Follows docs/lawgo-quirks.md, items 1–8: text fields may be nested line lists, 항 may be a list, a `{호: …}` dict or a
 single `{항번호, 항내용}` dict, 전문 rows are headings (kept as chapter context) except the constitution's
 preamble, deleted articles are dropped, amendment tags are stripped.
 """

@@ -23,6 +23,7 @@ from lexdpr import storage
 from lexdpr.data_processing.article_index import ArticleIndex
 from lexdpr.data_processing.hard_negatives import HardNegativeOptions, MiningRequest, mine
 from lexdpr.data_processing.law_names import LawNameIndex
+from lexdpr.data_processing.passage import read_passages
 from lexdpr.data_processing.precedents import parse_precedent
 from lexdpr.data_processing.preprocess_auto import SourceKind, detect_kind, load_json_document, relative_name
 from lexdpr.data_processing.queries import CitationTarget, PrecedentQueries, QueryDraft, build_queries
@@ -68,12 +69,14 @@ class PairsConfig:
 
 def run(config: PairsConfig) -> RunReport:
     report = RunReport(stage="pairs")
-    law_passages = list(storage.read_jsonl(config.law))
-    admin_passages = (
-        list(storage.read_jsonl(config.admin)) if config.admin and config.use_admin_for_prec else []
-    )
+    law_passages = read_passages(config.law)
+    admin_passages = read_passages(config.admin) if config.admin and config.use_admin_for_prec else []
     if not law_passages:
-        raise InputError(config.law, "no passages; run the passages stage first")
+        raise InputError(config.law, "no passages; run the passages stage first (with --out-law)")
+    if config.admin and config.use_admin_for_prec and not admin_passages:
+        raise InputError(
+            config.admin, "no passages; run the passages stage with --out-admin first, or drop --admin"
+        )
     targets = [_target(law_passages)] + ([_target(admin_passages)] if admin_passages else [])
     files = storage.list_files(config.prec_json_dir, config.glob)
     if not files:
@@ -97,6 +100,7 @@ def run(config: PairsConfig) -> RunReport:
             report.counts.update(outcome.counts)
     results.sort(key=lambda r: (int(r.serial), r.serial))
     _check_unique_serials(results, report)
+    report.enforce_strict(config.strict)  # before any output: a strict failure publishes nothing
 
     candidates = law_passages + admin_passages
     drafts = [
@@ -132,13 +136,17 @@ def _target(passages: list[dict[str, Any]]) -> CitationTarget:
 
 
 def _check_unique_serials(results: list[PrecedentQueries], report: RunReport) -> None:
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     kept = []
     for result in results:
         if result.serial in seen:
-            report.skip(result.serial, "the same 판례일련번호 occurs in two files; the second is ignored")
+            report.skip(
+                result.source or result.serial,
+                f"판례일련번호 {result.serial} was already read from {seen[result.serial]}; this copy is ignored",
+                field="판례일련번호",
+            )
             continue
-        seen.add(result.serial)
+        seen[result.serial] = result.source or result.serial
         kept.append(result)
     results[:] = kept
 
@@ -163,7 +171,9 @@ def _mine_all(
     """
     if config.hard_negatives.per_query <= 0 or not drafts:
         return [[] for _ in drafts]
-    tokenizer = KoreanTokenizer(num_workers=1)
+    # Kiwi analyses on `max_workers` threads. Its idle pool threads do not make the fork below unsafe: the
+    # children only score and filter (numpy and plain Python) and never call Kiwi.
+    tokenizer = KoreanTokenizer(num_workers=config.max_workers if config.max_workers > 1 else 1)
     index = BM25Index.build([p["id"] for p in candidates], [p["text"] for p in candidates], tokenizer)
     tokens = index.tokenize([text for text, _ in drafts])
     requests = [MiningRequest(tuple(t), excluded) for t, (_, excluded) in zip(tokens, drafts, strict=True)]
@@ -196,6 +206,8 @@ def _draft_worker(arg: tuple[str, str]) -> PrecedentQueries | Skip:
         return build_queries(parse_precedent(doc, name), targets, max_positives)
     except InputError as exc:
         return Skip(exc.file, exc.reason, exc.record, exc.field)
+    except RecursionError:
+        return Skip(name, "nested too deeply to read")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Skip(name, f"unexpected structure ({type(exc).__name__}: {exc})")
 
@@ -215,8 +227,8 @@ def _parallel_map(
             return list(track(map(fn, items), label, total=len(items), quiet=quiet))
         finally:
             _init_worker()
-    # fork: workers inherit the read-only state without pickling it (tens of MB of index). The parent runs no
-    # threads at this point: Kiwi analyses on the calling thread (num_workers=1) and no progress bar is live.
+    # fork: workers inherit the read-only state without pickling it (tens of MB of index). The only other
+    # threads are Kiwi's idle pool (see _mine_all), which no child uses; no progress bar is live.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=state) as pool:
         results: Iterable[R] = pool.map(
@@ -308,7 +320,6 @@ def _body(args: argparse.Namespace) -> int:
     )
     report = run(config)
     report.print(stderr_console(), quiet=config.quiet)
-    report.enforce_strict(config.strict)
     return 0
 
 

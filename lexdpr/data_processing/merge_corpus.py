@@ -1,7 +1,7 @@
 """Stage 3 — corpus: law, admin-rule and precedent-fallback passages → one `merged_corpus.jsonl`.
 
 `python -m lexdpr.data_processing.merge_corpus --law … --admin … [--prec …] --out …`
-Retrieval is evaluated over this whole corpus (DESIGN §4), so ids must be unique across the inputs: a
+Retrieval is evaluated over this whole corpus (docs/design.md, 'The corpus'), so ids must be unique across the inputs: a
 duplicate is an error naming both files, never a silent overwrite.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lexdpr import storage
+from lexdpr.data_processing.passage import check_passage
 from lexdpr.errors import InputError
 from lexdpr.reporting import RunReport
 from lexdpr.stage_cli import add_common_flags, run_main, stderr_console
@@ -27,6 +28,7 @@ class MergeConfig:
     admin: str | None = "data/processed/admin_passages.jsonl"
     prec: str | None = None
     out: str = "data/processed/merged_corpus.jsonl"
+    strict: bool = False
     quiet: bool = False
 
 
@@ -38,8 +40,9 @@ def run(config: MergeConfig) -> RunReport:
     if not inputs:
         raise InputError("merge_corpus", "no input given (--law, --admin or --prec)")
     for path in inputs:
+        before = len(merged)
         for lineno, record in enumerate(storage.read_jsonl(path), start=1):
-            _check_record(record, path, lineno)
+            check_passage(record, path, lineno, REQUIRED_FIELDS)
             pid = record["id"]
             if pid in origin:
                 raise InputError(
@@ -51,16 +54,23 @@ def run(config: MergeConfig) -> RunReport:
             origin[pid] = f"{path} line {lineno}"
             merged.append(record)
             report.counts[f"{record['type']} passages"] += 1
+        if len(merged) == before:
+            _empty_input(path, config, report)
     report.counts["total passages"] = len(merged)
+    report.enforce_strict(config.strict)
     storage.write_jsonl(config.out, merged)
     return report
 
 
-def _check_record(record: dict[str, Any], path: str, lineno: int) -> None:
-    for name in REQUIRED_FIELDS:
-        value = record.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise InputError(path, "missing or not a non-empty string", record=f"line {lineno}", field=name)
+def _empty_input(path: str, config: MergeConfig, report: RunReport) -> None:
+    """A corpus without laws is a mistake (the passages stage was not run, or not with --out-law); a data set
+    may lack admin rules (a skip, so --strict can insist) or need no fallback passages (normal)."""
+    if path == config.law:
+        raise InputError(path, "no passages (--law); run the passages stage first (with --out-law)")
+    if path == config.admin:
+        report.skip(path, "no passages (--admin): the corpus has no admin rules; leave --admin out if meant")
+    else:
+        report.counts["precedent fallback files without passages"] += 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _body(args: argparse.Namespace) -> int:
     config = MergeConfig(
-        law=args.law or None, admin=args.admin or None, prec=args.prec or None, out=args.out, quiet=args.quiet
+        law=args.law or None,
+        admin=args.admin or None,
+        prec=args.prec or None,
+        out=args.out,
+        strict=args.strict,
+        quiet=args.quiet,
     )
     report = run(config)
     report.print(stderr_console(), quiet=config.quiet)

@@ -1,4 +1,4 @@
-"""Passage ids of DESIGN §3 and how to take them apart.
+"""Passage ids (docs/design.md, 'Passage ids') and how to take them apart.
 
 `LAW_{법령ID}_제{n}조[의{m}]` for an article, `_{항}` / `_{항}_{호}` appended for finer units,
 `ADM_{행정규칙ID}_제{n}[-{k}]조[의{m}]…`, `PREC_{판례일련번호}[_{issue}]`. The article id is always derivable

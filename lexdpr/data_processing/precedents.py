@@ -1,4 +1,4 @@
-"""Court precedents in both shapes (QUIRKS.md §3, §5 items 12–16) as one typed record.
+"""Court precedents in both shapes (docs/lawgo-quirks.md, items 12–16) as one typed record.
 
 The API wraps the record in `PrecService` and names the id `판례정보일련번호` and the body `판례내용`; LexDPR's
 crawler saved a flat 12-key form with `판례일련번호` and an always-empty `판결본문`. Everything downstream sees

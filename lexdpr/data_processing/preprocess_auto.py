@@ -24,6 +24,7 @@ from lexdpr.errors import InputError, StorageError
 from lexdpr.progress import track
 from lexdpr.reporting import RunReport
 from lexdpr.stage_cli import add_common_flags, run_main, stderr_console
+from lexdpr.storage.jsonl import has_lone_surrogate
 
 
 class SourceKind(StrEnum):
@@ -35,8 +36,8 @@ class SourceKind(StrEnum):
 @dataclass(frozen=True)
 class PreprocessConfig:
     src_dir: str = "data"
-    out_law: str = "data/processed/law_passages.jsonl"
-    out_admin: str = "data/processed/admin_passages.jsonl"
+    out_law: str | None = None
+    out_admin: str | None = None
     glob: str = "**/*.json"
     passages: PassageOptions = field(default_factory=PassageOptions)
     strict: bool = False
@@ -44,7 +45,7 @@ class PreprocessConfig:
 
 
 def detect_kind(doc: Any) -> SourceKind | None:
-    """Which law.go.kr document this is, from its top-level keys (QUIRKS.md §2–4)."""
+    """Which law.go.kr document this is, from its top-level keys (docs/design.md, 'Raw input kinds')."""
     if not isinstance(doc, dict):
         return None
     if "법령" in doc:
@@ -76,11 +77,18 @@ def parse_json_document(raw: bytes | StorageError, display: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(display, f"not UTF-8 (invalid byte at offset {exc.start})") from None
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             display, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise InputError(display, "JSON nested too deeply to read") from None
+    if has_lone_surrogate(text, doc):
+        raise InputError(
+            display, "a string holds an unpaired surrogate escape (\\ud800-\\udfff): not valid text"
+        )
+    return doc
 
 
 def relative_name(uri: str, root: str) -> str:
@@ -89,8 +97,25 @@ def relative_name(uri: str, root: str) -> str:
     return uri[len(root) + 1 :] if uri.startswith(root + "/") else uri
 
 
+def _no_passages_reason(kind: SourceKind, dropped: list[str]) -> str:
+    if dropped:
+        return f"no passages: all {len(dropped)} article(s) are deleted (삭제)"
+    if kind is SourceKind.LAW:
+        return "no passages: no article rows (조문여부 '조문'), only 전문 headings"
+    return "no passages: no article with a 제N조 head in 조문내용"
+
+
 def run(config: PreprocessConfig) -> RunReport:
+    """Parse every file; on success write only the outputs named in `config` (`out_law`, `out_admin`).
+
+    A file of a kind whose output was not named is counted and left alone, and the other output is never
+    touched, so running the stage once for laws and once for admin rules keeps both files. With `strict`,
+    any skip fails the run before anything is written.
+    """
     report = RunReport(stage="passages")
+    targets = {SourceKind.LAW: config.out_law, SourceKind.ADMIN: config.out_admin}
+    if not any(targets.values()):
+        raise InputError("command line", "name at least one output: --out-law and/or --out-admin")
     outputs: dict[SourceKind, list[Passage]] = {SourceKind.LAW: [], SourceKind.ADMIN: []}
     owner_of_parent: dict[tuple[SourceKind, str], str] = {}
     files = storage.list_files(config.src_dir, config.glob)
@@ -109,15 +134,25 @@ def run(config: PreprocessConfig) -> RunReport:
             if kind is SourceKind.PRECEDENT:
                 report.counts["precedent files (read by the pairs stage)"] += 1
                 continue
+            if not targets[kind]:
+                flag = "--out-law" if kind is SourceKind.LAW else "--out-admin"
+                report.counts[f"{kind.value} files left alone (no {flag})"] += 1
+                continue
             parse = parse_law if kind is SourceKind.LAW else parse_admin_rule
             passages, dropped = parse(doc, name, config.passages)
         except InputError as exc:
             report.skip(exc.file, exc.reason, exc.record, exc.field)
             continue
+        except RecursionError:
+            report.skip(name, "nested too deeply to read")
+            continue
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             report.skip(name, f"unexpected structure ({type(exc).__name__}: {exc})")
             continue
-        parent = passages[0].parent_id if passages else ""
+        if not passages:
+            report.skip(name, _no_passages_reason(kind, dropped))
+            continue
+        parent = passages[0].parent_id
         earlier = owner_of_parent.setdefault((kind, parent), name)
         if earlier != name:
             report.skip(name, f"{kind.value} {parent} was already read from {earlier}; this copy is ignored")
@@ -126,8 +161,10 @@ def run(config: PreprocessConfig) -> RunReport:
         report.counts[f"{kind.value} files"] += 1
         report.counts[f"{kind.value} passages"] += len(passages)
         report.counts["deleted articles dropped"] += len(dropped)
-    storage.write_jsonl(config.out_law, (p.to_record() for p in outputs[SourceKind.LAW]))
-    storage.write_jsonl(config.out_admin, (p.to_record() for p in outputs[SourceKind.ADMIN]))
+    report.enforce_strict(config.strict)
+    for kind, target in targets.items():
+        if target:
+            storage.write_jsonl(target, (p.to_record() for p in outputs[kind]))
     return report
 
 
@@ -140,8 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--src-dir", default=defaults.src_dir, help="folder or s3:// prefix with the raw JSON files"
     )
-    parser.add_argument("--out-law", default=defaults.out_law, help="law passages JSONL (path or s3:// URI)")
-    parser.add_argument("--out-admin", default=defaults.out_admin, help="admin-rule passages JSONL")
+    parser.add_argument(
+        "--out-law",
+        default=defaults.out_law,
+        help="law passages JSONL (path or s3:// URI); only the outputs named are written",
+    )
+    parser.add_argument(
+        "--out-admin",
+        default=defaults.out_admin,
+        help="admin-rule passages JSONL; without it admin rules are left alone (and the file untouched)",
+    )
     parser.add_argument("--glob", default=defaults.glob, help="which files under --src-dir to read")
     parser.add_argument(
         "--granularity",
@@ -171,7 +216,6 @@ def _body(args: argparse.Namespace) -> int:
     )
     report = run(config)
     report.print(stderr_console(), quiet=config.quiet)
-    report.enforce_strict(config.strict)
     return 0
 
 

@@ -44,6 +44,7 @@ class PrecedentQueries:
     """Everything one precedent contributes: queries, fallback passages, and counters for the summary."""
 
     serial: str
+    source: str = ""
     queries: list[QueryDraft] = field(default_factory=list)
     fallbacks: list[Passage] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
@@ -54,7 +55,7 @@ def build_queries(
     targets: list[CitationTarget],
     max_positives: int,
 ) -> PrecedentQueries:
-    out = PrecedentQueries(serial=precedent.serial)
+    out = PrecedentQueries(serial=precedent.serial, source=precedent.source)
     primary = targets[0].names
     holdings = split_issues(primary.restore_spaces(precedent.holdings)) if precedent.holdings else []
     summaries = dict(split_issues(primary.restore_spaces(precedent.summary))) if precedent.summary else {}

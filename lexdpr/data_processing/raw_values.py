@@ -1,4 +1,4 @@
-"""Normalising the irregular values of law.go.kr JSON (QUIRKS.md §5 items 1, 2, 6, 7).
+"""Normalising the irregular values of law.go.kr JSON (docs/lawgo-quirks.md, items 1, 2, 6, 7).
 
 The API turns XML into JSON mechanically: one element becomes a dict, several become a list, and an element
 with several CDATA sections becomes a list of lists of lines. Every parser goes through these helpers so that

@@ -1,4 +1,4 @@
-"""Train / valid / test split by precedent, stable under any change to the rest of the data (DESIGN §3).
+"""Train / valid / test split by precedent, stable under any change to the rest of the data (docs/design.md, 'Splits').
 
 The split of a precedent depends only on its serial number (a salted SHA-256 bucket), never on how many
 other precedents there are or in which order they are read, so `pairs_test.jsonl` stays the fixed test set

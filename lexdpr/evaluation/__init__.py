@@ -1,4 +1,4 @@
-"""Evaluation: retrieval metrics shared by every retriever (DESIGN §4), and the BM25 baseline.
+"""Evaluation: retrieval metrics shared by every retriever (docs/design.md, 'Metrics'), and the BM25 baseline.
 
 The metric functions are re-exported here because the trainer, the sweep tools and the BM25 baseline all use
 them; `lexdpr.evaluation.bm25_eval` is not, so importing the metrics never loads Kiwi or bm25s.

@@ -1,7 +1,8 @@
 """BM25 as a retriever under evaluation: the lexical baseline every trained model is compared with.
 
-It ranks the whole corpus for every eval query, like the bi-encoder evaluation does (DESIGN §4), and records
-the same metric names and fingerprint, so its numbers sit in the same tables as the trained runs'.
+It ranks the whole corpus for every eval query, like the bi-encoder evaluation does, and records the same
+metric names and fingerprint, so its numbers sit in the same tables as the trained runs'. With `workers` > 1
+the queries are scored in forked processes sharing the index; the metrics do not depend on the worker count.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def evaluate_bm25(
     corpus: Sequence[Mapping[str, Any]],
     k_values: Iterable[int] = DEFAULT_K_VALUES,
     tokenizer: Tokenizer | None = None,
+    workers: int = 1,
 ) -> dict[str, float | str]:
     """Metrics of BM25 (default settings) over `corpus` for the queries of `pairs`, plus `eval/fingerprint`.
 
@@ -38,7 +40,7 @@ def evaluate_bm25(
     index = BM25Index.build([p["id"] for p in corpus], [p["text"] for p in corpus], tokenizer)
     depth = min(max((*k_values, MRR_CUTOFF)), len(index))
     query_ids = list(queries)
-    hits = index.search([queries[qid][0] for qid in query_ids], depth)
+    hits = index.search_tokens(index.tokenize([queries[qid][0] for qid in query_ids]), depth, workers)
     rankings = {qid: [pid for pid, _ in ranked] for qid, ranked in zip(query_ids, hits, strict=True)}
     relevant = {qid: queries[qid][1] for qid in query_ids}
     result: dict[str, float | str] = dict(compute_retrieval_metrics(rankings, relevant, k_values))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -30,7 +31,7 @@ def parse_k_values(text: str) -> tuple[int, ...]:
 
 
 def format_metric_lines(metrics: Mapping[str, float | str]) -> str:
-    """`name=value` lines, floats with 4 decimals; the line format of DESIGN §4 for log scrapers."""
+    """`name=value` lines, floats with 4 decimals: the line format log scrapers (Katib) read."""
     return "\n".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
 
 
@@ -47,6 +48,8 @@ def _body(args: argparse.Namespace) -> int:
     if args.bm25 == bool(args.model):
         raise ConfigError("give exactly one of --bm25 or --model")
     k_values = parse_k_values(args.k)
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     pairs = list(storage.read_jsonl(args.pairs))
     _check_pairs(pairs, args.pairs)
     if not pairs:
@@ -55,7 +58,7 @@ def _body(args: argparse.Namespace) -> int:
         from lexdpr.evaluation.bm25_eval import evaluate_bm25
 
         corpus = list(storage.read_jsonl(args.corpus))
-        metrics = evaluate_bm25(pairs, corpus, k_values)
+        metrics = evaluate_bm25(pairs, corpus, k_values, workers=args.workers)
     else:
         from lexdpr.training.evaluate import evaluate_model
 
@@ -100,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="encoding precision: auto = bf16 on a GPU or a CPU with native bf16, else fp32",
     )
     parser.add_argument("--out", help="also write the metrics as JSON here (path or s3:// URI)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="BM25: processes scoring the queries"
+    )
     parser.add_argument("--quiet", action="store_true", help="only the metric lines")
     return parser
 

@@ -1,7 +1,7 @@
 """Retrieval metrics with binary relevance, and the fingerprint that says which runs are comparable.
 
-These are the `eval/*` numbers of DESIGN §4 for every retriever (BM25 baseline, the trained bi-encoder, sweep
-trials), so they live apart from any retriever and take plain rankings of passage ids.
+These are the `eval/*` numbers of docs/design.md, 'Metrics', for every retriever (BM25 baseline, the trained
+bi-encoder, sweep trials), so they live apart from any retriever and take plain rankings of passage ids.
 
 Conventions, chosen to agree with ranx (the tests check it) and with the usual IR definitions:
 - relevance is binary: a passage is relevant iff its id is in the query's positive set;
@@ -85,7 +85,7 @@ def compute_retrieval_metrics(
 
 
 def eval_fingerprint(pairs: Iterable[Mapping[str, Any]], corpus_ids: Iterable[str]) -> str:
-    """A 16-hex-digit sha256 of what an evaluation ranks against what (DESIGN §4).
+    """A 16-hex-digit sha256 of what an evaluation ranks against what (docs/design.md, 'Metrics').
 
     Hashed: each pair's `query_id` with its sorted, de-duplicated `positive_passages` (the pairs sorted),
     and the sorted corpus ids, all as strings. Nothing depends on file order, so the same pairs and corpus

@@ -6,8 +6,8 @@
 Three runs of `lex-dpr eval` (the same code path as the command, called in this process so the corpus
 tokenizer and Kiwi load once): the trained model (its best checkpoint), the untrained base model
 (zero-shot) and BM25. Their `eval/fingerprint`s must agree — the three numbers are comparable only on the
-same pairs and corpus (DESIGN §4). The training run's verdict comes from `lexdpr.runs` (the guide's
-success criteria on its history). Written:
+same pairs and corpus (docs/design.md, 'Metrics'). The training run's verdict comes from `lexdpr.runs`
+(the guide's success criteria on its history). Written:
 
 - `--report`: `model.json`, `zero_shot.json`, `bm25.json` (as `lex-dpr eval --out` writes them) and
   `summary.json` (all three, the comparison, the verdict, the fingerprint);

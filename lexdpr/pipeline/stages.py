@@ -149,12 +149,14 @@ PARAMS: dict[str, Param] = {
             "sweep_file",
             str,
             "/app/configs/sweep-demo.yaml",
-            "sweep file (DESIGN §6), a path in the image or an s3:// URI",
+            "sweep file (docs/sweeps.md), a path in the image or an s3:// URI",
             content=True,
         ),
         Param("trial_budget", int, 20, "how many trials the sweep runs"),
         Param("parallelism", int, 2, "how many trials run at once"),
-        Param("base_model", str, "multilingual-e5-small", "base model alias, folder or hub id (DESIGN §8)"),
+        Param(
+            "base_model", str, "multilingual-e5-small", "base model alias, folder or hub id (docs/models.md)"
+        ),
         Param(
             "sweep_backend",
             str,

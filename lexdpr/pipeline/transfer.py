@@ -112,8 +112,8 @@ def download(uri: str, target: Path) -> Path:
     rels = files_under(uri)
     if not rels:
         raise StorageError(f"{uri}: nothing under this prefix")
-    for rel in rels:
-        path = target / rel
+    paths = [storage.local_path_under(target, rel, storage.join(uri, rel)) for rel in rels]  # all, before any
+    for rel, path in zip(rels, paths, strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(storage.join(uri, rel), path)
     return target

@@ -1,4 +1,4 @@
-"""Read run folders (DESIGN §5) back: list, show, chart, judge and compare trainings without a W&B server.
+"""Read run folders (docs/design.md, 'The run folder') back: list, show, chart, judge and compare trainings without a W&B server.
 
 Offline W&B has no UI, so this package turns the run folders the trainer (locally or in a Katib trial pod)
 writes into tables, charts and a verdict. Modules, one job each:
@@ -14,5 +14,5 @@ writes into tables, charts and a verdict. Modules, one job each:
 - `commands`: the functions the `lex-dpr runs …` and `lex-dpr sweep report` commands call;
 - `errors`: the user errors (unknown run, mixed test sets).
 
-Nothing here imports the trainer or the sweep engine: run folders are the whole interface (DESIGN §5).
+Nothing here imports the trainer or the sweep engine: run folders are the whole interface.
 """

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter
 
 from lexdpr.runs.baseline import Baseline
 from lexdpr.runs.fonts import HangulFont, register
@@ -240,15 +240,12 @@ def _finish(ax: Axes, ylabel: str) -> None:
 
 
 def _log_scale_if_wide(ax: Axes, runs: Sequence[Plotted], name: str) -> None:
-    """Log y where linear would flatten all but one curve: grad norms spanning 100x, or learning rates of
-    overlaid runs whose peaks differ 100x (one run's warm-up alone keeps a linear scale)."""
-    if name == "train/lr":
-        values = [max(v) for r in runs if (s := r.history.get(name)) if (v := [x for x in s.values if x > 0])]
-    else:
-        values = [
-            v for r in runs if (s := r.history.get(name)) for v in s.values if math.isfinite(v) and v > 0
-        ]
-    if len(values) > 1 and max(values) / min(values) >= 100:
+    """Log y where linear would flatten curves: always for learning rates (a run with a 64× smaller lr lies
+    flat on 0 next to another on a linear axis, and a sweep's lrs are drawn log-uniform), and for grad norms
+    spanning 100x. Zeros (the first warm-up step) are left out of a log axis."""
+    values = [v for r in runs if (s := r.history.get(name)) for v in s.values if math.isfinite(v) and v > 0]
+    wide = len(values) > 1 and max(values) / min(values) >= 100
+    if (name == "train/lr" and values) or wide:
         log_scale(ax, "y")
 
 
@@ -258,7 +255,17 @@ def log_scale(ax: Axes, axis: str) -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log", nonpositive="mask")
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    target.set_minor_formatter(NullFormatter())
+
+    def minor(value: float, _: object) -> str:
+        """Minor ticks get labels where major ones are too few: every one within a decade, 2× and 5× within
+        two decades (else an axis may show one label at most)."""
+        low, high = sorted(target.get_view_interval())
+        if low <= 0 or high / low >= 100:
+            return ""
+        mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9), 6)
+        return f"{value:g}" if high / low < 10 or mantissa in (2.0, 5.0) else ""
+
+    target.set_minor_formatter(FuncFormatter(minor))
 
 
 def running_mean(values: Sequence[float], window: int) -> list[float]:

@@ -17,7 +17,7 @@ from lexdpr.errors import ConfigError
 from lexdpr.runs import formatting, pages, tables
 from lexdpr.runs.baseline import Baseline, load_baseline, require_same_test_set
 from lexdpr.runs.compare import compare_runs
-from lexdpr.runs.discovery import DEFAULT_ROOT, load_runs, select_runs
+from lexdpr.runs.discovery import load_runs, root_label, select_runs
 from lexdpr.runs.errors import RunNotFound
 from lexdpr.runs.fonts import HangulFont
 from lexdpr.runs.run import Run
@@ -29,20 +29,22 @@ OBJECTIVE = "eval/ndcg_at_10"
 _FORMATS = (".html", ".htm", ".png", ".svg")
 
 
-def list_runs(root: str = DEFAULT_ROOT, sweep: str | None = None, *, console: Console | None = None) -> int:
-    """A table of the runs under `root`, newest first (only `sweep`'s trials if given)."""
+def list_runs(root: str | None = None, sweep: str | None = None, *, console: Console | None = None) -> int:
+    """A table of the runs under `root` (None: wandb/ and checkpoint/sweeps/), newest first (only `sweep`'s
+    trials if given: a sweep id or the sweep file that holds it)."""
     console = console or _stdout()
+    sweep = sweep_id_of(sweep) if sweep else None
     runs = load_runs(root, sweep)
     if not runs:
-        console.print(f"no runs{f' of sweep {sweep}' if sweep else ''} under {root}")
+        console.print(Text(f"no runs{f' of sweep {sweep}' if sweep else ''} under {root_label(root)}"))
         return 0
-    title = f"runs under {root}" + (f" (sweep {sweep})" if sweep else "")
+    title = f"runs under {root_label(root)}" + (f" (sweep {sweep})" if sweep else "")
     console.print(tables.runs_table(runs, title, OBJECTIVE))
     return 0
 
 
 def show(
-    root: str,
+    root: str | None,
     run: str = "latest",
     *,
     bm25: str | None = None,
@@ -79,7 +81,7 @@ def show(
 
 
 def plot(
-    root: str,
+    root: str | None,
     runs: Sequence[str],
     out: str = DEFAULT_PLOT,
     *,
@@ -127,7 +129,7 @@ def plot(
 
 
 def check(
-    root: str,
+    root: str | None,
     runs: Sequence[str],
     *,
     thresholds: Thresholds | Sequence[str] | None = None,
@@ -149,7 +151,7 @@ def check(
 
 
 def compare(
-    root: str,
+    root: str | None,
     runs: Sequence[str],
     *,
     metric: str = OBJECTIVE,
@@ -169,7 +171,7 @@ def compare(
 
 
 def sweep_report(
-    root: str,
+    root: str | None,
     sweep: str,
     out: str | None = None,
     *,
@@ -185,10 +187,11 @@ def sweep_report(
     console = console or _stdout()
     S.check_goal(goal)
     kind = _format(out) if out else None
+    sweep = sweep_id_of(sweep)
     runs = load_runs(root, sweep)
     if not runs:
         raise RunNotFound(
-            f"no runs of sweep {sweep!r} under {root} (trials are run folders whose "
+            f"no runs of sweep {sweep!r} under {root_label(root)} (trials are run folders whose "
             "wandb-metadata.json has that sweep_id)"
         )
     trials = S.sweep_trials(runs, metric)
@@ -219,6 +222,20 @@ def sweep_report(
 
 
 # --- shared pieces ---------------------------------------------------------------------------------------
+
+
+def sweep_id_of(sweep: str) -> str:
+    """A sweep id as given, or the `sweep_id` of the sweep file `sweep` names (`configs/sweep.yaml`)."""
+    if not Path(sweep).is_file():
+        return sweep
+    from lexdpr.sweep.sweep_file import load_sweep_file
+
+    spec = load_sweep_file(Path(sweep))
+    if not spec.sweep_id:
+        raise ConfigError(
+            f"{sweep} has no sweep_id yet: create the sweep first with `lex-dpr sweep --config {sweep}`"
+        )
+    return spec.sweep_id
 
 
 def _stdout() -> Console:

@@ -1,6 +1,6 @@
 """Runs side by side: every eval metric at each run's best evaluation, with the base model and a baseline.
 
-Only runs evaluated on the same test set are comparable (DESIGN §4: same `eval/fingerprint`), so mixed
+Only runs evaluated on the same test set are comparable (same `eval/fingerprint`), so mixed
 fingerprints are refused with the groups spelled out instead of producing a table that ranks numbers
 from different tests. Each run's column holds the values at its best step by the objective (the
 checkpoint the trainer keeps), the step-0 (untrained) values form a column per distinct base model, and

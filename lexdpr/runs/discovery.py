@@ -1,7 +1,9 @@
 """Find run folders under a root and resolve what the user typed (`latest`, an id, a folder, a path).
 
 A root is the trainer's `run_dir` (default `wandb/`), any folder above several of them (a PVC where each
-Katib trial wrote its own `wandb/`), or an `s3://` prefix where pods copied them. Run folders are found at
+Katib trial wrote its own `wandb/`), or an `s3://` prefix where pods copied them. Without a root (`None`,
+the CLI's default) both places a user's runs land in are searched: `wandb/` (`lex-dpr train`) and
+`checkpoint/sweeps/` (local sweep trials, `<sweep_id>/trial-<n>/wandb/`). Run folders are found at
 any depth by their name, `run-{YYYYMMDD_HHMMSS}-{id}`, and their `wandb-metadata.json`; W&B's own
 `files/wandb/offline-run-*` folders inside them have other names and are not mistaken for runs.
 
@@ -26,12 +28,30 @@ from lexdpr.storage import exists, is_s3, join, list_files, read_text
 from lexdpr.tracking.run_folder import LATEST, METADATA
 
 DEFAULT_ROOT = "wandb"
+SWEEP_ROOT = "checkpoint/sweeps"  # = lexdpr.sweep.agent.DEFAULT_OUT_ROOT (checked by a test)
+DEFAULT_ROOTS = (DEFAULT_ROOT, SWEEP_ROOT)
 LATEST_SELECTOR = "latest"
 _MIN_PREFIX = 3  # shorter prefixes of a run id match too much to be meant
 
 
-def find_run_folders(root: str | os.PathLike[str]) -> list[RunLocation]:
-    """Every run folder at or below `root`, oldest first (by the timestamp in the folder name)."""
+def root_label(root: str | os.PathLike[str] | None) -> str:
+    """How messages name a root (`None`: the default roots)."""
+    return str(root) if root is not None else " and ".join(f"{r}/" for r in DEFAULT_ROOTS)
+
+
+def find_run_folders(root: str | os.PathLike[str] | None = None) -> list[RunLocation]:
+    """Every run folder at or below `root` (`None`: the default roots), oldest first (by the timestamp in
+    the folder name)."""
+    if root is None:
+        roots = [r for r in DEFAULT_ROOTS if Path(r).is_dir()]
+        if not roots:
+            raise RunNotFound(
+                f"no run folders here: neither {DEFAULT_ROOT}/ (where `lex-dpr train` writes them) nor "
+                f"{SWEEP_ROOT}/ (sweep trials) exists in {Path.cwd()}; run this where you trained, or point "
+                "--root at the run folders' folder, a mounted volume or an s3:// prefix"
+            )
+        found = {_real(loc.uri): loc for r in roots for loc in find_run_folders(r)}
+        return sorted(found.values(), key=lambda loc: (loc.stamp or "", loc.name, loc.uri))
     root = str(root)
     if not is_s3(root) and not Path(root).is_dir():
         raise RunNotFound(
@@ -54,7 +74,7 @@ def find_run_folders(root: str | os.PathLike[str]) -> list[RunLocation]:
     return sorted(found.values(), key=lambda loc: (loc.stamp or "", loc.name, loc.uri))
 
 
-def load_runs(root: str | os.PathLike[str], sweep: str | None = None) -> list[Run]:
+def load_runs(root: str | os.PathLike[str] | None, sweep: str | None = None) -> list[Run]:
     """The runs under `root` (only those of `sweep` if given), oldest first by start time."""
     runs = [load_run(loc) for loc in find_run_folders(root)]
     if sweep is not None:
@@ -62,7 +82,7 @@ def load_runs(root: str | os.PathLike[str], sweep: str | None = None) -> list[Ru
     return sorted(runs, key=_start_key)
 
 
-def select_runs(root: str | os.PathLike[str], selectors: Sequence[str]) -> list[Run]:
+def select_runs(root: str | os.PathLike[str] | None, selectors: Sequence[str]) -> list[Run]:
     """Resolve each selector (see the module docstring) to one run, in the order given."""
     if not selectors:
         raise RunNotFound("name at least one run: `latest`, a run id, a run folder name, or a path")
@@ -70,13 +90,16 @@ def select_runs(root: str | os.PathLike[str], selectors: Sequence[str]) -> list[
     runs = load_runs(root) if len(direct) < len(selectors) else []
     chosen = []
     for selector in selectors:
-        run = _load_direct(selector) if selector in direct else _select_one(runs, selector, str(root))
+        run = _load_direct(selector) if selector in direct else _select_one(runs, selector, root)
         chosen.append(run)
     return chosen
 
 
-def latest_name(root: str | os.PathLike[str]) -> str | None:
-    """The folder name `{root}/latest-run` points to (a symlink, or a file naming it), if there is one."""
+def latest_name(root: str | os.PathLike[str] | None) -> str | None:
+    """The folder name `{root}/latest-run` points to (a symlink, or a file naming it), if there is one
+    (none for the default roots: there `latest` is the run started last)."""
+    if root is None:
+        return None
     pointer = join(str(root), LATEST)
     if not is_s3(pointer) and os.path.islink(pointer):
         return Path(os.readlink(pointer)).name
@@ -88,9 +111,11 @@ def latest_name(root: str | os.PathLike[str]) -> str | None:
     return None
 
 
-def _select_one(runs: list[Run], selector: str, root: str) -> Run:
+def _select_one(runs: list[Run], selector: str, root: str | os.PathLike[str] | None) -> Run:
     if not runs:
-        raise RunNotFound(f"no run folders under {root} (looked for run-*/{METADATA} at any depth)")
+        raise RunNotFound(
+            f"no run folders under {root_label(root)} (looked for run-*/{METADATA} at any depth)"
+        )
     if selector == LATEST_SELECTOR:
         pointed = latest_name(root)
         match = [r for r in runs if r.location.name == pointed]
@@ -108,7 +133,9 @@ def _select_one(runs: list[Run], selector: str, root: str) -> Run:
                 f"{selector!r} matches {len(matches)} runs ({where}); name the run folder instead"
             )
     known = ", ".join(r.run_id for r in sorted(runs, key=_start_key, reverse=True)[:8])
-    raise RunNotFound(f"no run {selector!r} under {root}; newest runs there: {known} (or use `latest`)")
+    raise RunNotFound(
+        f"no run {selector!r} under {root_label(root)}; newest runs there: {known} (or use `latest`)"
+    )
 
 
 def _load_direct(path: str) -> Run:

@@ -1,8 +1,8 @@
 """`wandb-events.jsonl` → one series of (step, value) per metric.
 
 Each line is one log call, nested by group: `{"_step": 120, "_timestamp": …, "train": {"loss": 0.4, …}}`
-(DESIGN §5). Parsing is forgiving on purpose, because the file is read while it is being written — by a
-local run, by a Katib trial pod on a shared volume, or as an S3 copy taken mid-run:
+(docs/design.md, 'The run folder'). Parsing is forgiving on purpose, because the file is read while it
+is being written — by a local run, by a Katib trial pod on a shared volume, or as an S3 copy taken mid-run:
 
 - a last line without its newline that is not valid JSON is a write in progress: ignored, `truncated` set;
 - any other line that is not a JSON object is skipped and its line number kept, so a report can say so;

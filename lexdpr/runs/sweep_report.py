@@ -7,18 +7,23 @@ keys whose values differ between trials (paths that differ per trial by construc
 
 A trial's objective value is its best evaluation after step 0 (the checkpoint the trainer keeps); a trial
 that never evaluated has none and is listed, not plotted. All trials must share one eval fingerprint.
+
+Trials are numbered as `lex-dpr sweep status` numbers them: a local sweep's trial writes to
+`<out-root>/<sweep_id>/trial-<n>/`, and that n is its number; runs not in such folders (Katib trials)
+are numbered in start order from 0, as the sweep engine numbers trials.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from lexdpr.errors import ConfigError
 from lexdpr.runs.charts import chart_style, color, log_scale
@@ -29,6 +34,9 @@ from lexdpr.runs.run import Run
 GOALS = ("maximize", "minimize")
 # Keys that differ between trials without being hyper-parameters.
 NOT_PARAMETERS = frozenset({"out_dir", "run_dir", "sweep_id"})
+_TRIAL_FOLDER = re.compile(r"(?:^|[/\\])trial-(\d+)/?$")
+# Integer parameters with at most this many distinct values are drawn as categories (batch sizes, ranks).
+MAX_INT_CATEGORIES = 8
 
 
 @dataclass(frozen=True)
@@ -47,17 +55,29 @@ def check_goal(goal: str) -> str:
 
 
 def sweep_trials(runs: Sequence[Run], objective: str) -> list[Trial]:
-    """The trials in start order, numbered from 1, with their objective value and parameters."""
+    """The trials with their objective value and parameters, numbered as the sweep numbers them (see the
+    module docstring) and in that order."""
     evaluated = [r for r in runs if r.history.fingerprint is not None]
     if evaluated:
         require_same_fingerprint(evaluated)
+    folder_numbers = [trial_folder_number(r) for r in runs]
+    if None in folder_numbers or len(set(folder_numbers)) < len(runs):
+        numbered = list(enumerate(runs))
+    else:
+        numbered = sorted(zip(folder_numbers, runs, strict=True), key=lambda p: p[0])  # type: ignore[arg-type]
     trials = []
-    for number, run in enumerate(runs, start=1):
+    for number, run in numbered:
         step = best_step(run.history, objective)
         series = run.history.get(objective)
         value = series.at(step) if series is not None and step is not None and step > 0 else None
         trials.append(Trial(number, run, value, step if value is not None else None, run.flat_config))
     return trials
+
+
+def trial_folder_number(run: Run) -> int | None:
+    """n of the `trial-<n>` folder the run's out_dir is (a local sweep's trial), else None."""
+    match = _TRIAL_FOLDER.search(str(run.flat_config.get("out_dir") or ""))
+    return int(match.group(1)) if match else None
 
 
 def varying_parameters(trials: Sequence[Trial]) -> list[str]:
@@ -99,7 +119,9 @@ def draw_best_so_far(ax: Axes, trials: Sequence[Trial], objective: str, goal: st
     running = [v if v is not None else math.nan for v in best_so_far([t.value for t in trials], goal)]
     ax.step(numbers, running, where="post", color=color(1), linewidth=1.6, label="best so far")
     ax.set_xlabel("trial · 시행")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if numbers:  # whole trials only, even for one trial (else matplotlib ticks 0.96, 0.98, …)
+        ax.set_xlim(min(numbers) - 0.5, max(numbers) + 0.5)
     ax.set_ylabel(objective)
     ax.legend(loc="best")
 
@@ -108,13 +130,20 @@ def draw_parameter(ax: Axes, trials: Sequence[Trial], parameter: str, objective:
     """The objective against one parameter: a scatter (log x for wide positive ranges) or categories."""
     scored = [t for t in trials if t.value is not None and math.isfinite(t.value)]
     best = best_trial(scored, goal)
-    ax.set_title(f"{parameter} → {objective}")
+    # "vs", not an arrow: Hangul fonts such as NanumGothic have no "→" and a PNG would show a gap
+    ax.set_title(f"{objective} vs {parameter}")
     raw = [t.params.get(parameter) for t in scored]
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in raw)
-    if numeric and len({*raw}) > 3:
+    integers = numeric and all(isinstance(v, int) for v in raw)
+    if numeric and raw and not (integers and len({*raw}) <= MAX_INT_CATEGORIES):
+        # a continuous value (lr, temperature): a numeric axis with readable ticks, log when wide
         xs = [float(v) for v in raw]  # type: ignore[arg-type]
-        if min(xs) > 0 and max(xs) / min(xs) >= 100:
+        if min(xs) > 0 and max(xs) / min(xs) >= 20:
             log_scale(ax, "x")
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        if len(set(xs)) == 1:  # one value: ticks at it, not at fractions around it
+            ax.set_xticks([xs[0]])
     else:
         categories = sorted({_label(v) for v in raw}, key=_category_key)
         xs = [float(categories.index(_label(v))) for v in raw]
@@ -179,7 +208,9 @@ def _hashable(value: Any) -> Any:
 
 
 def _label(value: Any) -> str:
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    if isinstance(value, list):
+        return ",".join(map(_label, value))
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _category_key(text: str) -> tuple[int, float, str]:

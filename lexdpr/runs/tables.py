@@ -134,11 +134,19 @@ def comparison_table(comparison: Comparison) -> Table:
     return table
 
 
+def _short_setting(value: Any) -> str:
+    """A parameter value in a table cell: floats to 3 significant digits (`1.13e-06`, not 16 digits)."""
+    return f"{value:.3g}" if isinstance(value, float) else setting(value)
+
+
 def trials_table(
     trials: Sequence[Trial], params: list[str], metric: str, sweep: str, best_trial: Trial | None
 ) -> Table:
     table = Table(title=f"sweep {sweep}: {len(trials)} trials")
-    for column in ("#", "run", "state", metric, "step", *params):
+    # `trainer.lr` → `lr` where the last part is unique (as `sweep status` shows them), so the table fits
+    last = [p.rsplit(".", 1)[-1] for p in params]
+    headers = [short if last.count(short) == 1 else p for p, short in zip(params, last, strict=True)]
+    for column in ("#", "run", "state", metric, "step", *headers):
         table.add_column(
             column, justify="right" if column in ("#", metric, "step") else "left", overflow="fold"
         )
@@ -152,6 +160,6 @@ def trials_table(
             Text(describe_state(t.run)),
             value,
             "—" if t.step is None else str(t.step),
-            *(Text(setting(t.params.get(p))) for p in params),
+            *(Text(_short_setting(t.params.get(p))) for p in params),
         )
     return table

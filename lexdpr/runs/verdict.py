@@ -118,6 +118,26 @@ class Evidence:
     reason: str | None = None
     progress: str = ""
     baseline: Baseline | None = None
+    # The run's config as {dotted key: value} ({} when unknown): which evaluation inputs were given.
+    config: Mapping[str, Any] = field(default_factory=dict)
+    # `running` and its process is not known to be gone: it may still evaluate and checkpoint.
+    still_running: bool = False
+
+    @property
+    def eval_inputs(self) -> list[str]:
+        """The config keys that name evaluation pairs (`data.valid_pairs`, `data.eval_pairs`) and are set."""
+        return [k for k in ("data.valid_pairs", "data.eval_pairs") if self.config.get(k)]
+
+    def going(self) -> str:
+        return f"the run is still going ({self.progress or 'running'})"
+
+    def not_yet(self, done: str) -> str:
+        """Why the run has not `done` something: it is still going, or it ended (how) first."""
+        if self.still_running:
+            return f"it has not {done} yet: {self.going()}"
+        first = (self.reason or "").strip().splitlines()[:1]
+        why = f": {first[0][:160]}" if first else ""
+        return f"the run ended ({self.state}{why}) before it {done}"
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,8 @@ def evidence_of(run: Run, baseline: Baseline | None = None) -> Evidence:
         reason=run.reason,
         progress=progress_text(run),
         baseline=baseline,
+        config=run.flat_config,
+        still_running=run.state == "running" and not run.process_gone(),
     )
 
 
@@ -190,6 +212,12 @@ def evaluated(ev: Evidence, th: Thresholds) -> Outcome:
     h = ev.history
     eval_names = h.names("eval/")
     if not eval_names:
+        no_inputs = bool(ev.config) and not ev.eval_inputs  # it never will evaluate
+        if not no_inputs and (ev.still_running or ev.eval_inputs or ev.state in ("failed", "crashed")):
+            given = f" ({', '.join(ev.eval_inputs)} given)" if ev.eval_inputs else ""
+            return Outcome(
+                "evaluated", FAIL, f"no eval/* metric was logged{given}: {ev.not_yet('evaluated')}"
+            )
         return Outcome(
             "evaluated", FAIL, "no eval/* metric was logged: give data.valid_pairs or data.eval_pairs"
         )
@@ -205,6 +233,10 @@ def evaluated(ev: Evidence, th: Thresholds) -> Outcome:
         return Outcome("evaluated", FAIL, "no eval/fingerprint was logged: the results cannot be compared")
     after = [s for s in series.steps if s > 0]
     if not after:
+        if ev.still_running:
+            return Outcome(
+                "evaluated", FAIL, f"only the base model (step 0) was evaluated so far: {ev.going()}"
+            )
         return Outcome(
             "evaluated",
             FAIL,
@@ -221,6 +253,10 @@ def evaluated(ev: Evidence, th: Thresholds) -> Outcome:
 
 def checkpoint(ev: Evidence, th: Thresholds) -> Outcome:
     if not ev.checkpoints:
+        if ev.still_running:
+            return Outcome(
+                "checkpoint", FAIL, f"no checkpoint yet (one is saved at every evaluation): {ev.going()}"
+            )
         return Outcome(
             "checkpoint",
             FAIL,

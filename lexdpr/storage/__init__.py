@@ -1,4 +1,4 @@
-"""Paths that are either local files or `s3://bucket/key` objects (DESIGN §7).
+"""Paths that are either local files or `s3://bucket/key` objects (docs/design.md, 'Storage').
 
 Every stage reads and writes through `lexdpr.storage.files`, so an `s3://` URI works wherever a path does.
 """
@@ -9,6 +9,7 @@ from lexdpr.storage.files import (
     join,
     list_files,
     local_copy,
+    local_path_under,
     read_bytes,
     read_many,
     read_text,
@@ -24,6 +25,7 @@ __all__ = [
     "join",
     "list_files",
     "local_copy",
+    "local_path_under",
     "read_bytes",
     "read_jsonl",
     "read_many",

@@ -128,8 +128,11 @@ def atomic_local_file(path: Path) -> Iterator[BinaryIO]:
     On any error the temp file is removed and an existing `path` keeps its old content. The new file gets
     the permissions an ordinary `open()` would give it (not the 0600 of a temp file).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -154,14 +157,43 @@ def atomic_local_folder(target: Path, *, replace: bool = True) -> Iterator[Path]
     the swap (put back if the swap fails); without, an existing `target` wins and ours is discarded — how
     concurrent builders of the same folder (e.g. a shared model cache) settle, as they write the same bytes.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
     try:
         yield tmp
         _publish_folder(tmp, target, replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _unwritable(path: Path, exc: OSError, what: str | None = None) -> StorageError:
+    """Why `path` cannot be written, naming the nearest existing folder on its way (or the file blocking it)."""
+    blocker = path.parent
+    while not blocker.exists() and blocker != blocker.parent:
+        blocker = blocker.parent
+    if not blocker.is_dir():
+        why = f"{blocker} is not a folder"
+    else:
+        why = f"cannot create files or folders in {blocker}: {(exc.strerror or str(exc)).lower()}"
+    return StorageError(f"{what or path}: cannot write here ({why})")
+
+
+def ensure_writable_folder(folder: str | os.PathLike[str], what: str) -> Path:
+    """Create the local `folder` if needed and prove that files can be made in it, or a `StorageError`
+    naming `what` (e.g. `out_dir=…`) — before hours of work end in a failed write."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _unwritable(path / ".write-check", exc, what) from None
+    return path
 
 
 def _publish_folder(tmp: Path, target: Path, replace: bool) -> None:
@@ -334,6 +366,22 @@ def _segment_regex(part: str) -> str:
     return out
 
 
+def local_path_under(target: Path, relative: str, uri: str | os.PathLike[str]) -> Path:
+    """`target / relative` for a path taken from a remote key, refused unless it stays inside `target`.
+
+    An object key may hold anything: `a//b` (an empty segment, which `Path` would read as the absolute
+    `/b`), `..`, `.` or a leading `/`. Any of these is a `StorageError` naming the object, never a write
+    outside the folder it was meant for.
+    """
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or any(part in {"", ".", ".."} for part in parts) or "\0" in relative:
+        raise StorageError(
+            f"{uri}: refusing the object key: its path below the folder ({relative!r}) is empty, absolute "
+            f"or has an empty, '.' or '..' segment, so it could be written outside {target}"
+        )
+    return target.joinpath(*parts)
+
+
 @contextlib.contextmanager
 def local_copy(uri: str | os.PathLike[str]) -> Iterator[Path]:
     """A local path holding the file at `uri` (downloaded to a temp file for S3, deleted afterwards)."""
@@ -341,6 +389,7 @@ def local_copy(uri: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(uri)
         return
     with tempfile.TemporaryDirectory(prefix="lexdpr-") as tmp:
-        path = Path(tmp) / (str(uri).rstrip("/").rsplit("/", 1)[-1] or "object")
+        name = str(uri).rstrip("/").rsplit("/", 1)[-1] or "object"
+        path = local_path_under(Path(tmp), name, uri)
         s3.download_file(str(uri), path)
         yield path

@@ -17,12 +17,18 @@ from lexdpr.errors import ConfigError, LexDprError
 from lexdpr.stage_cli import stderr_console
 from lexdpr.sweep.agent import DEFAULT_OUT_ROOT, Agent, AgentOptions, AgentReport, AgentStopped
 from lexdpr.sweep.engine import SweepEngine
+from lexdpr.sweep.preflight import (
+    base_model_problems,
+    missing_inputs,
+    require_inputs,
+    require_loadable_base_models,
+)
 from lexdpr.sweep.preset import DEFAULT_OUTPUT, PRESET_YAML
 from lexdpr.sweep.report import TrialRow, best_row, status_table, summary_line, trial_rows
-from lexdpr.sweep.runner import SubprocessTrialRunner, TrialRunner
+from lexdpr.sweep.runner import DEFAULT_TRAIN_FUNCTION, SubprocessTrialRunner, TrialRunner
 from lexdpr.sweep.storage import Heartbeat, display_url, resolve_url
 from lexdpr.sweep.sweep_file import SweepSpec, load_sweep_file
-from lexdpr.sweep.time_window import TimeWindow
+from lexdpr.sweep.time_window import TimeWindow, zone_clock
 from lexdpr.sweep.write_back import write_new_file, write_sweep_id
 
 
@@ -39,6 +45,7 @@ def preset(
     out_root: Path = DEFAULT_OUT_ROOT,
     runner: TrialRunner | None = None,
     console: Console | None = None,
+    time_zone: str | None = None,
 ) -> str | None:
     """Write the guide's preset to `output`; then (unless `run` is off) create the sweep and maybe run an agent.
 
@@ -61,6 +68,7 @@ def preset(
         out_root=out_root,
         runner=runner,
         console=console,
+        time_zone=time_zone,
     )
 
 
@@ -75,17 +83,27 @@ def create(
     out_root: Path = DEFAULT_OUT_ROOT,
     runner: TrialRunner | None = None,
     console: Console | None = None,
+    time_zone: str | None = None,
 ) -> str:
     """Create a sweep from a (validated) sweep file, write its id into the file, and maybe run an agent."""
     say = _say(console)
     config_path = Path(config_path)
     spec = load_sweep_file(config_path)
     window = TimeWindow.parse(time_window) if time_window else None  # a bad flag fails before anything exists
+    clock = zone_clock(time_zone)
     if spec.sweep_id:
         raise ConfigError(
             f"{config_path} already created sweep {spec.sweep_id}: add agents with "
             f"`lex-dpr sweep agent --config {config_path}`, or delete its sweep_id line to create a new sweep"
         )
+    if run_agent and _real_trainer(runner):  # before the sweep exists: the file can still be edited
+        require_inputs(spec, str(config_path))
+        require_loadable_base_models(spec, str(config_path))
+    elif _real_trainer(runner):  # its agents may run on other machines: only warn
+        for name, problem in base_model_problems(spec).items():
+            say(f"warning: base model {name} cannot be loaded on this machine: {problem}")
+        for missing in missing_inputs(spec):
+            say(f"warning: input file {missing} does not exist on this machine")
     url = resolve_url(storage)
     engine = SweepEngine.create(
         spec, url, config_path.read_text(encoding="utf-8"), str(config_path.resolve())
@@ -95,7 +113,9 @@ def create(
     say(f"  more agents: lex-dpr sweep agent {engine.sweep_id}" + _storage_flag(storage))
     say(f"  progress:    lex-dpr sweep status {engine.sweep_id}" + _storage_flag(storage))
     if run_agent:
-        _run_agent(engine.sweep_id, url, count, window, exit_outside_window, out_root, runner, say)
+        _run_agent(
+            engine.sweep_id, url, count, window, exit_outside_window, out_root, runner, say, clock=clock
+        )
     return engine.sweep_id
 
 
@@ -112,18 +132,30 @@ def agent(
     runner: TrialRunner | None = None,
     clock: Any = None,
     console: Console | None = None,
+    time_zone: str | None = None,
 ) -> AgentReport:
-    """Run trials of an existing sweep (`target`: a sweep id or sweep file; or `config_path`)."""
+    """Run trials of an existing sweep (`target`: a sweep id or sweep file; or `config_path`; with neither,
+    the preset's file `configs/sweep.yaml`). `time_zone` is the zone of the window's hours."""
     say = _say(console)
     window = TimeWindow.parse(time_window) if time_window else None
+    clock = clock or zone_clock(time_zone)
     if target and config_path:
         raise ConfigError("give either a sweep id or --config FILE, not both")
     if not target and not config_path:
-        raise ConfigError("which sweep? give its id (lex-dpr sweep agent SWEEP_ID) or --config FILE")
+        if not DEFAULT_OUTPUT.is_file():
+            raise ConfigError(
+                f"which sweep? give its id (lex-dpr sweep agent SWEEP_ID) or --config FILE "
+                f"(without either, the agent reads {DEFAULT_OUTPUT}, which does not exist here)"
+            )
+        config_path = DEFAULT_OUTPUT
     url = resolve_url(storage)
     sweep_id, file_spec, source = _resolve_target(target, config_path)
+    stored = SweepEngine.open(sweep_id, url).spec
     if file_spec is not None:
-        _check_unchanged(source, file_spec, SweepEngine.open(sweep_id, url).spec)
+        _check_unchanged(source, file_spec, stored)
+    if _real_trainer(runner):
+        require_inputs(stored, source if file_spec is not None else None)
+        require_loadable_base_models(stored, source if file_spec is not None else None)
     return _run_agent(
         sweep_id,
         url,
@@ -205,10 +237,12 @@ def _run_agent(
         count=count, window=window, exit_outside_window=exit_outside, out_root=Path(out_root)
     )
     kwargs = {"clock": clock} if clock is not None else {}
+    zone = clock().tzname() if clock is not None and window else None
     say(
         f"agent for sweep {sweep_id}"
         + (f", --count {count}" if count else "")
         + (f", window {window}" if window else "")
+        + (f" ({zone})" if zone else "")
     )
     report = Agent(engine, runner or SubprocessTrialRunner(), options, say=say, **kwargs).run()
     if report.signum is not None:
@@ -266,6 +300,11 @@ def _export(row: TrialRow, target: Path) -> Path:
     from lexdpr.training.export import export_merged
 
     return export_merged(checkpoint, target)
+
+
+def _real_trainer(runner: TrialRunner | None) -> bool:
+    """Whether the trials run `lex-dpr train` (tests plug in fake trainers, whose models are made up)."""
+    return runner is None or getattr(runner, "train_function", None) == DEFAULT_TRAIN_FUNCTION
 
 
 def _storage_flag(storage: str | None) -> str:

@@ -39,7 +39,7 @@ from lexdpr.errors import ConfigError, LexDprError
 from lexdpr.sweep import space
 from lexdpr.sweep.pruning import REPORTED_STEPS_ATTR, build_pruner
 from lexdpr.sweep.runner import TrialOutcome
-from lexdpr.sweep.storage import Heartbeat, display_url, open_storage
+from lexdpr.sweep.storage import Heartbeat, display_url, open_storage, sqlite_file
 from lexdpr.sweep.sweep_file import SweepSpec, parse_sweep
 
 # Study user attributes.
@@ -129,6 +129,12 @@ class SweepEngine:
     def open(cls, sweep_id: str, url: str, heartbeat: Heartbeat | None = None) -> SweepEngine:
         """An existing sweep; with `heartbeat`, this process keeps its trials alive and fails stale ones."""
         _quiet_optuna()
+        database = sqlite_file(url)
+        if database is not None and not database.exists():  # opening would create it: a typo'd --storage
+            raise SweepNotFound(  # would leave an empty database behind under a name the user never meant
+                f"no sweep {sweep_id!r} in {display_url(url)} (no such file; nothing was created); "
+                "pass the storage it was created in with --storage"
+            )
         storage = open_storage(url, heartbeat, _queue_resumption if heartbeat else None)
         try:
             study_id = storage.get_study_id_from_name(sweep_id)

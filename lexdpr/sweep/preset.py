@@ -1,4 +1,4 @@
-"""The user guide's sweep preset (DESIGN §6), as the commented file `lex-dpr sweep preset` writes.
+"""The user guide's sweep preset, as the commented file `lex-dpr sweep preset` writes.
 
 The preset is kept as YAML text rather than built from a dict so the file a user opens explains itself:
 each range has a comment, and editing it is the expected next step. `preset_spec()` parses that same text,
@@ -14,7 +14,7 @@ from lexdpr.sweep.sweep_file import SweepSpec, parse_sweep
 DEFAULT_OUTPUT = Path("configs/sweep.yaml")
 
 PRESET_YAML = """\
-# lex-dpr sweep file (DESIGN §6): the user guide's preset. Edit it, then run
+# lex-dpr sweep file: the user guide's preset. Edit it, then run
 #   lex-dpr sweep --config configs/sweep.yaml           # create the sweep (writes sweep_id here) and run an agent
 #   lex-dpr sweep agent --config configs/sweep.yaml     # more agents, on this machine or others (--storage)
 # Keys are the trainer's dotted keys (`lex-dpr train --help`); every value is checked before anything runs.

@@ -3,7 +3,7 @@
 Contract with the trainer (`lexdpr.training.trainer.train(config, *, quiet, run_id, on_evaluation)`):
 `on_evaluation(step, metrics)` is called after every evaluation; it may raise `TrialPruned`, and the
 trainer then ends the run as stopped early and re-raises it. This module imports nothing heavy, so the
-trainer can import `TrialPruned` at no cost.
+trial process (`run_trial`) can import `TrialPruned` at no cost.
 
 What is reported is the sweep metric at each evaluation after training started (the untrained model's
 evaluation at step 0 says nothing about the hyperparameters). The optuna step is the evaluation's

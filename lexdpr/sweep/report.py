@@ -4,7 +4,7 @@ Rows are built from optuna's trials plus what the agents recorded (`reason`, `va
 they read in the sweep's terms: a failed trial whose agent vanished is *interrupted* (and says which
 trial resumes it), a queued resumption says which trial it continues, and the best trial is marked.
 
-Ranking refuses to mix evaluation data (DESIGN §4): if completed trials carry different
+Ranking refuses to mix evaluation data (docs/design.md, 'Metrics'): if completed trials carry different
 `eval/fingerprint`s there is no best trial until the user decides which data counts.
 """
 

@@ -1,4 +1,4 @@
-"""Where sweeps live: an SQLAlchemy URL for optuna's RDB storage (DESIGN §7).
+"""Where sweeps live: an SQLAlchemy URL for optuna's RDB storage (docs/design.md, 'Storage').
 
 - Default: `sqlite:///<project>/.lexdpr/sweeps.db`, the project being the current folder. Agents on one
   machine share it safely: the file is switched to WAL mode (readers never block the writer) and every
@@ -98,6 +98,16 @@ def open_storage(
             last_error = exc
     reason = str(getattr(last_error, "orig", None) or last_error).strip().splitlines()[0]
     raise StorageUnavailable(f"cannot open the sweep storage {display_url(url)}: {reason}")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an `sqlite://` URL (None for other URLs and in-memory databases)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
 
 
 def _prepare_sqlite(url: str) -> None:

@@ -1,4 +1,4 @@
-"""The sweep file (DESIGN §6): a typed model, and the checks that run before any trial does.
+"""The sweep file (docs/sweeps.md): a typed model, and the checks that run before any trial does.
 
 A sweep file is W&B-sweep style so people can bring the files they have:
 
@@ -38,6 +38,7 @@ from lexdpr.training.config import (
     TrainConfig,
     all_dotted_keys,
     apply_overrides,
+    check_yaml_size,
     config_to_dict,
     field_type,
     flatten,
@@ -240,15 +241,33 @@ def read_sweep_mapping(path: str | Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the sweep file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a YAML text file (not UTF-8: invalid byte at offset {exc.start})"
+        ) from None
     try:
         data = YAML(typ="safe", pure=True).load(text)
+        if data is None:
+            raise ConfigError(f"{path}: the sweep file is empty")
+        if not isinstance(data, Mapping):
+            kind = "list" if isinstance(data, list) else type(data).__name__
+            raise ConfigError(
+                f"{path}: expected a mapping (method, metric, parameters, …) at the top level, got a {kind}"
+            )
+        check_yaml_size(data, str(path))
+        return _plain(data)
     except YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if data is None:
-        raise ConfigError(f"{path}: the sweep file is empty")
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path}: expected a mapping (method, metric, parameters, …) at the top level")
-    return _plain(data)
+        raise ConfigError(f"{path}: not valid YAML ({_yaml_problem(exc)})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML (nested too deeply to read)") from None
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """ruamel's message on one line: the problem and where (its full text adds context and a doc link)."""
+    problem, mark = getattr(exc, "problem", None), getattr(exc, "problem_mark", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else str(problem)
 
 
 def parse_sweep(data: Mapping[str, Any], source: str) -> SweepSpec:
@@ -432,6 +451,9 @@ def _parse_parameter(key: str, entry: Mapping[str, Any], where: str, problems: _
         if distribution is None:
             problems.add(where, "give values: [...], value: x, or distribution with min and max")
             return None
+    if not isinstance(distribution, str):
+        problems.add(f"{where}.distribution", f"must be a name such as {DISTRIBUTIONS[0]!r}")
+        return None
     if distribution in _W_AND_B_DISTRIBUTIONS:
         problems.add(
             f"{where}.distribution",

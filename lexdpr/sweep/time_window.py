@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lexdpr.errors import ConfigError
 
@@ -146,6 +147,22 @@ def expected_duration(durations: Sequence[float]) -> float | None:
         return None
     rank = max(1, math.ceil(DURATION_PERCENTILE * len(ordered)))
     return ordered[rank - 1]
+
+
+def zone_clock(time_zone: str | None) -> Callable[[], datetime]:
+    """`now` on the wall clock of `time_zone` (an IANA name such as Asia/Seoul); this machine's without one.
+
+    A window's hours are the user's: "1-8" with Asia/Seoul is 01:00-08:00 in Seoul even on a server in UTC.
+    """
+    if not time_zone:
+        return datetime.now
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"time zone {time_zone!r} is unknown (use an IANA name such as Asia/Seoul)"
+        ) from None
+    return lambda: datetime.now(zone)
 
 
 # --- helpers ------------------------------------------------------------------------------------------

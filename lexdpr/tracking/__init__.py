@@ -1,4 +1,4 @@
-"""Run tracking: the run folder of DESIGN §5, an optional offline W&B mirror, and metric lines on stdout."""
+"""Run tracking: run folders (docs/design.md), an optional offline W&B mirror, and metric lines on stdout."""
 
 from lexdpr.tracking.run_folder import RunFolder, new_run_id
 from lexdpr.tracking.tracker import RunTracker

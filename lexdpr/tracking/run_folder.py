@@ -1,4 +1,4 @@
-"""One training run on disk: `wandb/run-{YYYYMMDD_HHMMSS}-{run_id}/` (DESIGN §5).
+"""One training run on disk: `wandb/run-{YYYYMMDD_HHMMSS}-{run_id}/` (docs/design.md, 'The run folder').
 
 - `wandb-metadata.json`: state (running | finished | failed | crashed), run_id, sweep_id, started, updated,
   and why a run stopped; rewritten atomically on every change, so `jq .state` never reads half a file.

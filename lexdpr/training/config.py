@@ -1,6 +1,6 @@
 """The training configuration: typed dataclasses addressed by dotted keys (`trainer.lr=3e-5`).
 
-Dotted keys are the one vocabulary of the CLI, YAML configs, sweep files and Katib parameters (DESIGN §6).
+Dotted keys are the one vocabulary of the CLI, YAML configs, sweep files and Katib parameters.
 This module is the only place that knows the keys, their types, defaults and help texts, so the sweep engine
 imports `all_dotted_keys`, `apply_overrides` and `config_to_dict` from here instead of keeping a second list.
 
@@ -11,6 +11,7 @@ as YAML and converted to the field's type. An unknown key is a `ConfigError` tha
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -51,7 +52,10 @@ class ModelConfig:
 
     bi_model: str = field(
         default="multilingual-e5-small",
-        metadata={"help": "Base model: an alias (DESIGN §8), a local folder or a hub id."},
+        metadata={
+            "help": "Base model: an alias (ko-simcse, bge-m3-ko, multilingual-minilm, "
+            "multilingual-e5-small), a local folder or a hub id."
+        },
     )
     max_len: int = field(default=256, metadata={"help": "Passage length limit in tokens (prefix included)."})
     query_max_len: int = field(
@@ -77,7 +81,7 @@ class DataConfig:
     pairs: str | list[str] = field(
         default="data/processed/pairs_train.jsonl",
         metadata={
-            "help": "Training pairs (JSONL, DESIGN §3): one file or a list, e.g. "
+            "help": "Training pairs (JSONL): one file or a list, e.g. "
             "[pairs_train.jsonl, pairs_train_valid.jsonl] to train on train + valid."
         },
     )
@@ -93,7 +97,9 @@ class DataConfig:
         default="data/processed/merged_corpus.jsonl",
         metadata={"help": "The corpus (JSONL passages): hard negatives' texts and the retrieval index."},
     )
-    batch_size: int = field(default=32, metadata={"help": "Queries per micro-batch."})
+    batch_size: int = field(
+        default=32, metadata={"help": "Queries per micro-batch, across all processes under torchrun."}
+    )
     multiply: int = field(
         default=0,
         metadata={
@@ -182,7 +188,9 @@ class TrainConfig:
             "help": "Local folder for checkpoints ({out_dir}/bi_encoder/checkpoint-{step}); reused = resume."
         },
     )
-    run_dir: str = field(default="wandb", metadata={"help": "Folder that holds the run folders (DESIGN §5)."})
+    run_dir: str = field(
+        default="wandb", metadata={"help": "Folder that holds the run folders (run-{YYYYMMDD_HHMMSS}-{id}/)."}
+    )
     sweep_id: str | None = field(
         default=None, metadata={"help": "Sweep this run belongs to (written to metadata)."}
     )
@@ -225,9 +233,19 @@ def field_type(key: str) -> Any:
 def _lookup(key: str) -> tuple[dataclasses.Field[Any], Any]:
     leaves = _leaf_keys(TrainConfig)
     if key not in leaves:
-        valid = ", ".join(leaves)
-        raise ConfigError(f"unknown config key {key!r}; valid keys: {valid}")
+        raise ConfigError(unknown_key_message(key, list(leaves)))
     return leaves[key]
+
+
+def unknown_key_message(key: str, valid: list[str], what: str = "config key") -> str:
+    """`unknown config key 'trainer.lrr'; did you mean 'trainer.lr'? valid keys: …`"""
+    import difflib
+
+    leaf = key.rsplit(".", 1)[-1]  # a right name under the wrong section (`lr`, `data.lr`) → `trainer.lr`
+    close = [k for k in valid if k.rsplit(".", 1)[-1] == leaf][:1]
+    close = close or difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {what} {key!r}{hint}; valid keys: {', '.join(valid)}"
 
 
 def _convert(key: str, value: Any, hint: Any) -> Any:
@@ -244,7 +262,8 @@ def _convert(key: str, value: Any, hint: Any) -> Any:
             return _convert_one(value, option)
         except (TypeError, ValueError):
             continue
-    raise ConfigError(f"{key}: {value!r} is not a valid {_type_name(hint)}")
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "…"
+    raise ConfigError(f"{key}: {shown} is not a valid {_type_name(hint)}")
 
 
 def _convert_one(value: Any, option: Any) -> Any:
@@ -252,7 +271,10 @@ def _convert_one(value: Any, option: Any) -> Any:
     if origin is list:
         (item,) = typing.get_args(option)
         if isinstance(value, str):
-            parsed = yaml.safe_load(value) if value.strip().startswith("[") else value.split(",")
+            try:
+                parsed = yaml.safe_load(value) if value.strip().startswith("[") else value.split(",")
+            except (yaml.YAMLError, RecursionError):
+                raise ValueError("not a list") from None
             value = parsed
         if not isinstance(value, list | tuple):
             raise TypeError("not a list")
@@ -303,7 +325,7 @@ def _parse_scalar(text: str) -> Any:
     """Parse a command-line value as YAML, but keep what YAML 1.1 misreads (`3e-5` is a float here)."""
     try:
         parsed = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return text
     return parsed
 
@@ -358,11 +380,14 @@ def load_config(path: str | None, overrides: list[str] | None = None) -> TrainCo
     config = TrainConfig()
     if path:
         try:
-            data = yaml.safe_load(read_text(path)) or {}
+            data = yaml.load(read_text(path), Loader=_UniqueKeyLoader) or {}
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not valid YAML (nested too deeply to read)") from None
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: expected a mapping of config keys at the top level")
+        check_yaml_size(data, path)
         try:
             apply_overrides(config, flatten(data))
         except ConfigError as exc:
@@ -370,8 +395,94 @@ def load_config(path: str | None, overrides: list[str] | None = None) -> TrainCo
     return apply_overrides(config, overrides or [])
 
 
+#: More values than this in one YAML file (after its aliases are expanded) is refused: a handful of
+#: anchors referring to each other (`a2: [*a1, *a1, …]`) expand to billions of values and hang any reader.
+MAX_YAML_VALUES = 100_000
+
+
+def check_yaml_size(data: Any, source: str) -> None:
+    """A `ConfigError` if `data` (as loaded, aliases shared) holds more than `MAX_YAML_VALUES` values."""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{source}: more than {MAX_YAML_VALUES} values once its YAML aliases (*name) are expanded; "
+                "write the values out instead"
+            )
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error, not "last wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.YAMLError(
+                    f"duplicate key {key!r} on line {key_node.start_mark.line + 1} "
+                    f"(first on line {seen[key].line + 1})"
+                )
+            if isinstance(key, typing.Hashable):
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+#: Inclusive bounds of the numeric keys (None: unbounded on that side). Beyond them a value is a typo or
+#: certain to fail (lr 1e300 overflows AdamW; batch_size 1e30 cannot be allocated); NaN/inf never pass.
+#: `trainer.lr` stays open far above any sane rate: a too-high rate is a recipe for `lex-dpr runs check`
+#: to diagnose (it trains, diverges and is reported as such), not a typo to refuse.
+NUMERIC_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "model.max_len": (8, 1 << 16),
+    "model.query_max_len": (8, 1 << 16),
+    "model.peft.r": (1, 4096),
+    "model.peft.alpha": (1, 1 << 16),
+    "data.batch_size": (1, 1 << 16),
+    "data.num_workers": (0, 1024),
+    "trainer.lr": (None, 1e10),
+    "trainer.temperature": (None, 100.0),
+    "trainer.weight_decay": (0.0, 100.0),
+    "trainer.gradient_accumulation_steps": (1, 1 << 16),
+    "trainer.gradient_clip_norm": (0.0, 1e6),
+    "trainer.epochs": (1, 100_000),
+    "trainer.eval_steps": (1, 1 << 40),
+    "trainer.valid_negatives": (1, 1 << 16),
+    "trainer.seed": (0, (1 << 63) - 1),
+    "trainer.keep_last": (1, 10_000),
+    "trainer.max_steps": (1, 1 << 40),
+}
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Every numeric value is finite, and within `NUMERIC_RANGES` where the key has a range."""
+    for key in all_dotted_keys():
+        value: Any = config
+        for part in key.split("."):
+            value = getattr(value, part)
+        for number in value if isinstance(value, list) else [value]:
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                continue
+            if not math.isfinite(number):
+                raise ConfigError(f"{key} must be a finite number, got {number}")
+            low, high = NUMERIC_RANGES.get(key, (None, None))
+            if (low is not None and number < low) or (high is not None and number > high):
+                bounds = [f"{op} {_number(b)}" for op, b in ((">=", low), ("<=", high)) if b is not None]
+                raise ConfigError(f"{key} must be {' and '.join(bounds)}, got {_number(number)}")
+
+
+def _number(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
 def validate(config: TrainConfig) -> None:
     """Reject values that would fail later or silently mean something else."""
+    _check_numbers(config)
     m, d, t = config.model, config.data, config.trainer
     checks = [
         (m.max_len >= 8, "model.max_len must be >= 8"),
@@ -391,7 +502,10 @@ def validate(config: TrainConfig) -> None:
         (t.gradient_clip_norm >= 0, "trainer.gradient_clip_norm must be >= 0"),
         (t.epochs >= 1, "trainer.epochs must be >= 1"),
         (t.eval_steps is None or t.eval_steps >= 1, "trainer.eval_steps must be >= 1 or null"),
-        (bool(t.k_values) and all(k >= 1 for k in t.k_values), "trainer.k_values must be positive integers"),
+        (
+            bool(t.k_values) and all(1 <= k <= 1_000_000 for k in t.k_values),
+            "trainer.k_values must be positive integers (at most 1000000)",
+        ),
         (t.valid_negatives >= 1, "trainer.valid_negatives must be >= 1"),
         (t.keep_last >= 1, "trainer.keep_last must be >= 1"),
         (t.precision in PRECISION_CHOICES, f"trainer.precision must be one of {PRECISION_CHOICES}"),

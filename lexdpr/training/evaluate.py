@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,6 +34,8 @@ from lexdpr.training.runtime import Runtime, pick_runtime
 from lexdpr.training.tokenized import TokenizedTexts, iter_padded, length_buckets
 
 _SEARCH_CHUNK = 1024  # queries scored against the corpus at a time (bounds the score matrix)
+_CORPUS_BLOCK = 65536  # passages scored at a time (with _SEARCH_CHUNK: at most 256 MB of scores)
+_EVAL_CHUNK = 8192  # passages encoded at a time by `evaluate_model` (to a float32 file, not RAM)
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,28 @@ def embed_texts(
     return out
 
 
-def search(queries: torch.Tensor, passages: torch.Tensor, top_k: int) -> torch.Tensor:
-    """Row indices of the `top_k` passages per query by dot product, best first (exact)."""
+def search(
+    queries: torch.Tensor, passages: torch.Tensor, top_k: int, corpus_block: int = _CORPUS_BLOCK
+) -> torch.Tensor:
+    """Row indices of the `top_k` passages per query by dot product, best first (exact).
+
+    The corpus is scored `corpus_block` rows at a time and each block's best are merged with the best so
+    far, so no query chunk × corpus score matrix is ever built (at 1 M passages it would be 4 GB).
+    """
     top_k = min(top_k, passages.shape[0])
-    parts = [
-        torch.topk(queries[i : i + _SEARCH_CHUNK] @ passages.T, top_k, dim=1).indices
-        for i in range(0, queries.shape[0], _SEARCH_CHUNK)
-    ]
+    parts = []
+    for i in range(0, queries.shape[0], _SEARCH_CHUNK):
+        q = queries[i : i + _SEARCH_CHUNK]
+        best_s = torch.empty(q.shape[0], 0, dtype=q.dtype, device=q.device)
+        best_i = torch.empty(q.shape[0], 0, dtype=torch.long, device=q.device)
+        for start in range(0, passages.shape[0], corpus_block):
+            scores = q @ passages[start : start + corpus_block].T
+            block = torch.topk(scores, min(top_k, scores.shape[1]), dim=1)
+            best_s = torch.cat((best_s, block.values), dim=1)
+            best_i = torch.cat((best_i, block.indices + start), dim=1)
+            keep = torch.topk(best_s, min(top_k, best_s.shape[1]), dim=1)
+            best_s, best_i = keep.values, torch.gather(best_i, 1, keep.indices)
+        parts.append(best_i)
     return torch.cat(parts) if parts else torch.zeros(0, top_k, dtype=torch.long)
 
 
@@ -189,23 +208,44 @@ def evaluate_model(
     device: str | None = None,
     precision: str = "auto",
     quiet: bool = False,
+    chunk_size: int = _EVAL_CHUNK,
 ) -> dict[str, float | str]:
     """`lex-dpr eval`: eval/* metrics and eval/fingerprint of `model` on pairs against the whole corpus.
 
     `model` is a checkpoint or training output folder, an exported model folder, a base-model alias (the
     untrained baseline) or a loaded BiEncoder; see `model_ref.load_bi_encoder`.
     """
+    from lexdpr.retrieval.dense_search import top_k
+    from lexdpr.training.encode import assemble_npy, encode_in_chunks
     from lexdpr.training.model_ref import load_bi_encoder
 
+    k_values = tuple(k_values)
     encoder = load_bi_encoder(model, cache_dir=cache_dir, max_len=max_len, query_max_len=query_max_len)
     runtime = pick_runtime(precision, device, quiet=True)
     encoder.to(runtime.device)
     corpus = load_corpus(corpus_path)
     pairs = unique_queries(read_pairs(pairs_path), str(pairs_path))
-    data = EvalData(
-        corpus=corpus,
-        corpus_tokens=encoder.tokenize(corpus.texts, "passage"),
-        retrieval=prepare_retrieval_set(encoder, pairs, corpus),
-        valid=None,
-    )
-    return run_evaluation(encoder, data, k_values, temperature=1.0, runtime=runtime, quiet=quiet)
+    retrieval = prepare_retrieval_set(encoder, pairs, corpus)
+
+    def embed(texts: list[str]) -> np.ndarray:
+        tokens = encoder.tokenize(texts, "passage")
+        return embed_texts(encoder, tokens, runtime.inference_bucketing, runtime, True).cpu().numpy()
+
+    # The corpus is encoded chunk by chunk into a float32 file and searched block by block from it, so
+    # memory holds one chunk of vectors whatever the corpus size (the trainer's in-memory path gives the
+    # same vectors: chunking changes only which texts share a padded batch).
+    with tempfile.TemporaryDirectory(prefix="lexdpr-eval-") as tmp:
+        rows = zip(corpus.ids, corpus.texts, strict=True)
+        _, files, _ = encode_in_chunks(rows, Path(tmp) / "parts", "eval", embed, chunk_size, "float32", quiet)
+        assemble_npy(files, f"{tmp}/corpus.npy", "float32")
+        corpus_vectors = np.load(f"{tmp}/corpus.npy", mmap_mode="r")
+        query_vectors = embed_texts(
+            encoder, retrieval.query_tokens, runtime.inference_bucketing, runtime, True
+        )
+        top, _ = top_k(query_vectors.cpu().numpy(), corpus_vectors, max((*k_values, MRR_CUTOFF)))
+        del corpus_vectors
+    ids = corpus.ids
+    rankings = {qid: [ids[j] for j in row] for qid, row in zip(retrieval.query_ids, top, strict=True)}
+    result: dict[str, float | str] = dict(compute_retrieval_metrics(rankings, retrieval.relevant, k_values))
+    result["eval/fingerprint"] = retrieval.fingerprint
+    return result

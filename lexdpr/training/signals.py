@@ -4,9 +4,9 @@ Kubernetes (and Katib) stop a pod with SIGTERM and a grace period; a user stops 
 The handler only sets a flag; the training loop checks it after every optimizer step, so the checkpoint
 is consistent. A second signal of the same kind raises at once (the user insists).
 
-Run state recorded for each (DESIGN §5 states): SIGTERM → `failed` (stopped from outside, e.g. preempted or
-cancelled; resumable), SIGINT → `crashed` (interrupted by the user). Either way a checkpoint was saved and
-re-running with the same out_dir resumes.
+Run state recorded for each (docs/design.md, 'The run folder'): SIGTERM → `failed` (stopped from outside,
+e.g. preempted or cancelled; resumable), SIGINT → `crashed` (interrupted by the user). Either way a
+checkpoint was saved and re-running with the same out_dir resumes.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ from `lexdpr.tracking`. What this module owns is the order of things and resumin
 - evaluation (and a checkpoint) happens every `trainer.eval_steps` steps, or at each epoch's end, and at the
   last step; rotation keeps the best checkpoint by eval/ndcg_at_10 and the newest `trainer.keep_last`;
 - a finished run prints its best checkpoint's metrics last on stdout: a Katib trial's value (`latest`);
-- SIGTERM/SIGINT save a checkpoint and stop (see `signals`); a non-finite loss stops the run as `failed`.
+- SIGTERM/SIGINT save a checkpoint and stop (see `signals`); a non-finite loss stops the run as `failed`;
+- under `torchrun` every process runs this with its share of each step (see `distributed`); rank 0 alone
+  opens the run folder, evaluates, saves and reports, and gives the others what they need of it.
 """
 
 from __future__ import annotations
@@ -26,18 +28,20 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from lexdpr.errors import ConfigError, LexDprError
-from lexdpr.storage import write_text
+from lexdpr.errors import ConfigError, InputError, LexDprError
+from lexdpr.storage import exists, write_text
+from lexdpr.storage.files import ensure_writable_folder
 from lexdpr.tracking.run_folder import RunFolder, new_run_id
 from lexdpr.tracking.tracker import RunTracker
 from lexdpr.training import checkpoint as ckpt
+from lexdpr.training import distributed
 from lexdpr.training.augmentation import augment
 from lexdpr.training.bi_encoder import BiEncoder, LoraSettings
 from lexdpr.training.config import TrainConfig, config_to_dict, config_to_yaml, flatten, validate
@@ -91,6 +95,7 @@ class _Position:
     step: int = 0
     epoch: int = 0
     batch: int = 0
+    examples: int = 0  # queries of this epoch used so far, over all processes (batches are global)
 
 
 @dataclass
@@ -118,34 +123,60 @@ def train(
     then the run is recorded as `finished` with `stopped_early: true` and the exception propagates.
     """
     validate(config)
+    check_inputs(config)
     config_dict = config_to_dict(config)
     root = ckpt.checkpoint_root(config.out_dir)
-    previous = _read_training_config(root)
-    if previous is not None:
-        _check_resumable(previous.get("config", {}), config_dict, root)
-    checkpoints = ckpt.list_checkpoints(root)
-    resume_from = checkpoints[-1] if checkpoints else None
-    run_id = (previous or {}).get("run_id") or run_id or new_run_id()
+    world = distributed.start()  # several processes under torchrun; rank 0 alone writes (see `distributed`)
 
-    folder = RunFolder.find(config.run_dir, run_id) if previous else None
-    metadata = _run_metadata(config)
-    if folder is None:
-        folder = RunFolder.create(config.run_dir, run_id, config_to_yaml(config), metadata)
-    else:
-        folder.update(
-            state="running",
-            reason=None,
-            exit_signal=None,
-            **metadata,
-            resumed_from_step=resume_from.step if resume_from else 0,
+    def open_run(run_id: str | None = run_id) -> tuple[RunTracker, ckpt.CheckpointInfo | None]:
+        for key, folder in (("out_dir", config.out_dir), ("run_dir", config.run_dir)):  # fail before any work
+            ensure_writable_folder(folder, f"{key}={folder}")
+        previous = _read_training_config(root)
+        checkpoints = ckpt.list_checkpoints(root)
+        # A run that never saved a checkpoint has nothing to resume, so its config binds nothing.
+        if (
+            previous is not None
+            and not checkpoints
+            and _differing_keys(previous.get("config", {}), config_dict)
+        ):
+            previous = None
+        if previous is not None:
+            _check_resumable(previous.get("config", {}), config_dict, root)
+        resume_from = checkpoints[-1] if checkpoints else None
+        run_id = (previous or {}).get("run_id") or run_id or new_run_id()
+
+        folder = RunFolder.find(config.run_dir, run_id) if previous else None
+        metadata = _run_metadata(config)
+        if folder is None:
+            folder = RunFolder.create(config.run_dir, run_id, config_to_yaml(config), metadata)
+        else:
+            folder.update(
+                state="running",
+                reason=None,
+                exit_signal=None,
+                **metadata,
+                resumed_from_step=resume_from.step if resume_from else 0,
+            )
+            folder.truncate_events(resume_from.step if resume_from else -1)
+            folder.point_latest()
+        tracker = RunTracker.open(folder, flatten(config_dict), config.sweep_id, resume=previous is not None)
+        return tracker, resume_from
+
+    try:
+        opened, (shared_id, shared_folder, resume_from) = world.from_main(
+            open_run, lambda r: (r[0].folder.run_id, str(r[0].folder.path), r[1])
         )
-        folder.truncate_events(resume_from.step if resume_from else -1)
-        folder.point_latest()
-    tracker = RunTracker.open(folder, flatten(config_dict), config.sweep_id, resume=previous is not None)
+    except BaseException:
+        distributed.stop(world)
+        raise
+    tracker = opened[0] if opened else distributed.SilentTracker(shared_id, shared_folder)
+    quiet = quiet or not world.is_main
     say = _Say(quiet)
     try:
         with StopFlag() as stop:
-            return _run(config, config_dict, root, resume_from, tracker, stop, say, quiet, on_evaluation)
+            return _run(
+                config, config_dict, root, resume_from, tracker, stop, say, quiet, on_evaluation, world
+            )
     except KeyboardInterrupt:
         if not tracker.closed:
             tracker.finish("crashed", reason="interrupted (SIGINT twice)", exit_signal="SIGINT")
@@ -154,6 +185,8 @@ def train(
         if not tracker.closed:  # states recorded on purpose (signals, NaN, early stop) are kept
             tracker.finish("failed", reason=f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        distributed.stop(world)
 
 
 def _run(
@@ -166,9 +199,10 @@ def _run(
     say: _Say,
     quiet: bool,
     on_evaluation: Callable[[int, Mapping[str, Any]], None] | None,
+    world: distributed.World = distributed.SINGLE,
 ) -> TrainResult:
     t = config.trainer
-    runtime = pick_runtime(t.precision, quiet=quiet)
+    runtime = pick_runtime(t.precision, device=world.device, quiet=quiet)
     settings = base_settings(
         config.model.bi_model,
         config.model.model_cache,
@@ -179,9 +213,10 @@ def _run(
     peft = config.model.peft
     lora = LoraSettings(peft.r, peft.alpha, peft.dropout, peft.target_modules) if peft.enabled else None
     model = BiEncoder.build(settings, lora, seed=t.seed).to(runtime.device)
-    _write_training_config(root, config_dict, tracker.folder, settings)
+    if world.is_main:
+        _write_training_config(root, config_dict, tracker.folder, settings)
 
-    data = _prepare_data(config, model, quiet)
+    data = _prepare_data(config if world.is_main else _without_evaluation(config), model, quiet)
     sampler = NoSharedPositiveBatchSampler(
         [p.positives for p in data.pairs], config.data.batch_size * t.gradient_accumulation_steps, t.seed
     )
@@ -195,14 +230,20 @@ def _run(
 
     position = _Position()
     last_metrics: dict[str, Any] = {}
-    if resume_from is not None:
+    if resume_from is not None and world.is_main:  # the other ranks get it from rank 0
         model.load_trainable_state(resume_from.path)
         state = ckpt.load_training_state(resume_from.path, optimizer, scheduler, scaler)
         position = _Position(**state["position"])
         last_metrics = state.get("metrics", {})
         say(f"resuming from {resume_from.path} (step {position.step} of {total_steps})")
+    position, last_metrics = distributed.sync_training_state(
+        world, model, optimizer, scheduler, scaler, (position, last_metrics), resumed=resume_from is not None
+    )
     tracker.folder.update(
-        total_steps=total_steps, device=str(runtime.device), precision=runtime.precision_name
+        total_steps=total_steps,
+        device=str(runtime.device),
+        precision=runtime.precision_name,
+        world_size=world.size,
     )
 
     def evaluate(step: int) -> dict[str, Any]:
@@ -210,6 +251,13 @@ def _run(
             return {}
         metrics = run_evaluation(model, data.eval_data, t.k_values, t.temperature, runtime, quiet=True)
         tracker.log(step, metrics)
+        valid_loss = metrics.get("valid/loss")
+        if isinstance(valid_loss, float) and not math.isfinite(valid_loss):  # the last step's update broke
+            raise _fail(  # the weights: its own loss was finite, so the check in the step cannot see it
+                tracker,
+                f"valid/loss is {valid_loss} at step {step}: training diverged "
+                "(lower trainer.lr, raise trainer.temperature, or use trainer.precision=fp32)",
+            )
         return metrics
 
     def save(step: int, metrics: dict[str, Any], pos: _Position) -> Path:
@@ -235,6 +283,9 @@ def _run(
             tracker.finish("finished", stopped_early=True, reason=reason, final_metrics=_numbers(metrics))
             raise
 
+    # Rank 0 evaluates, saves and reports; the others wait and get its results (or its error).
+    evaluate, save, report = (_on_main(world, fn) for fn in (evaluate, save, report))
+
     last_checkpoint = resume_from.path if resume_from else None
     saved_step = resume_from.step if resume_from else -1
     with TrainingProgress(total_steps, position.step, quiet) as bar:
@@ -243,6 +294,7 @@ def _run(
             last_metrics = evaluate(0)
             report(0, last_metrics)
             _seed_everything(t.seed)
+        distributed.seed_other_ranks(world, t.seed, position.step)
         model.train()
         while position.step < total_steps:
             batches = data.epoch_batches[position.epoch]
@@ -262,6 +314,7 @@ def _run(
                 runtime.bucketing,
                 runtime.autocast(),
                 scaler.scale if scaler is not None else (lambda x: x),
+                world=world,
             )
             if not math.isfinite(loss):
                 raise _fail(
@@ -279,10 +332,11 @@ def _run(
 
             position.step += 1
             position.batch += 1
+            position.examples += len(indices)
             epoch_done = position.batch == len(batches)
             epoch_progress = position.epoch + position.batch / len(batches)
             if epoch_done:
-                position.epoch, position.batch = position.epoch + 1, 0
+                position.epoch, position.batch, position.examples = position.epoch + 1, 0, 0
             tracker.log(
                 position.step,
                 {
@@ -306,7 +360,7 @@ def _run(
                 bar.pause_clock(time.perf_counter() - started)
                 report(position.step, last_metrics)
                 model.train()
-            if stop.stop_requested and not final:
+            if world.any(stop.stop_requested) and not final:  # a signal may reach some processes only
                 bar.status("saving a checkpoint (stop requested)")
                 if saved_step != position.step:
                     last_checkpoint = save(position.step, last_metrics, position)
@@ -363,6 +417,16 @@ def _prepare_data(config: TrainConfig, model: BiEncoder, quiet: bool) -> _Traini
     needed = _training_passages(pairs, corpus)
     passage_tokens = model.tokenize([corpus.texts[corpus.index[i]] for i in needed], "passage", d.num_workers)
     return _TrainingData(pairs, query_tokens, passage_tokens, {pid: n for n, pid in enumerate(needed)}, None)
+
+
+def _without_evaluation(config: TrainConfig) -> TrainConfig:
+    """The config of a rank other than 0: it trains but never evaluates, so it prepares no evaluation data."""
+    return replace(config, data=replace(config.data, valid_pairs=None, eval_pairs=None))
+
+
+def _on_main(world: distributed.World, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` run on rank 0 only; every rank returns its result (picklable)."""
+    return lambda *args: world.from_main(lambda: fn(*args), share=lambda result: result)[1]
 
 
 def _training_passages(pairs: list[Pair], corpus: Corpus) -> list[str]:
@@ -434,12 +498,41 @@ def _write_training_config(root: Path, config_dict: dict[str, Any], folder: RunF
     write_text(root / TRAINING_CONFIG, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
+def check_inputs(config: TrainConfig) -> None:
+    """Every input file the config names exists: checked before anything is loaded or written, so a typo
+    costs no model loading and leaves nothing behind in out_dir."""
+    d = config.data
+    named = [("data.pairs", p) for p in ([d.pairs] if isinstance(d.pairs, str) else d.pairs)]
+    named += [
+        ("data.passages", d.passages),
+        ("data.valid_pairs", d.valid_pairs),
+        ("data.eval_pairs", d.eval_pairs),
+    ]
+    missing = [(key, str(path)) for key, path in named if path and not exists(path)]
+    if not missing:
+        return
+    listed = "; ".join(f"{key}={path}" for key, path in missing)
+    optional = (
+        " (data.valid_pairs=null trains without validation)"
+        if any(k == "data.valid_pairs" for k, _ in missing)
+        else ""
+    )
+    raise InputError(
+        missing[0][1],
+        f"no such file ({listed}); nothing was loaded or written. Give existing files, e.g. "
+        f"`lex-dpr train {missing[0][0]}=PATH`{optional}",
+    )
+
+
+def _differing_keys(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    old, new = flatten(previous), flatten(current)
+    return sorted(k for k in set(old) | set(new) if k not in _RESUME_FREE_KEYS and old.get(k) != new.get(k))
+
+
 def _check_resumable(previous: dict[str, Any], current: dict[str, Any], root: Path) -> None:
     """A run resumes only with the config it started with; anything else would mix two experiments."""
     old, new = flatten(previous), flatten(current)
-    differing = sorted(
-        k for k in set(old) | set(new) if k not in _RESUME_FREE_KEYS and old.get(k) != new.get(k)
-    )
+    differing = _differing_keys(previous, current)
     if differing:
         details = ", ".join(f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in differing[:8])
         raise ConfigError(

@@ -1,4 +1,4 @@
-"""Admin rules (QUIRKS.md §4, §5 items 10–11): article lists, one long string, 제1-1조, chapters."""
+"""Admin rules (docs/lawgo-quirks.md, items 10–11): article lists, one long string, 제1-1조, chapters."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each law quirk of QUIRKS.md §5 (items 1–8) on a minimal, real-shaped fixture."""
+"""Each law quirk (docs/lawgo-quirks.md, items 1–8) on a minimal, real-shaped fixture."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Both precedent shapes (QUIRKS.md §3, item 12) become the same `Precedent`."""
+"""Both precedent shapes (docs/lawgo-quirks.md, item 12) become the same `Precedent`."""
 
 from __future__ import annotations
 

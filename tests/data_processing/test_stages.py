@@ -205,8 +205,15 @@ def test_bad_files_are_reported_with_file_and_field_and_skipped(
     assert "laws/wrong_type.json, record 조문단위[0], field '조문내용'" in err
     assert "Traceback" not in err
     assert len(read(out / "law.jsonl")) > 10  # the good file still counts
-    assert preprocess_auto.main([*args, "--strict"]) == 2
-    assert "--strict" in capsys.readouterr().err
+    before = (out / "law.jsonl").read_bytes()
+    strict_out = tmp_path / "strict"
+    strict_args = ["--src-dir", str(src), "--out-law", f"{strict_out}/law.jsonl", "--strict"]
+    assert preprocess_auto.main(strict_args) == 1  # the documented code (`--help`: "fail (exit 1)")
+    err = capsys.readouterr().err
+    assert "--strict" in err and "laws/broken.json: not valid JSON" in err
+    assert not strict_out.exists()  # a strict failure publishes nothing
+    assert preprocess_auto.main([*args, "--strict"]) == 1
+    assert (out / "law.jsonl").read_bytes() == before  # ... and leaves earlier outputs as they were
 
 
 def test_merge_refuses_duplicate_ids(sample_out: Path, tmp_path: Path, capsys) -> None:

@@ -78,9 +78,9 @@ def test_trials_are_the_sweeps_runs_in_start_order_with_their_best_value(sweep_r
     assert [values[i] for i in (0, 1, 2, 4)] == pytest.approx([0.36, 0.53, 0.45, 0.50])
     assert [t.step for t in trials] == [50, 50, 50, None, 50]
     assert varying_parameters(trials) == ["model.bi_model", "data.batch_size", "trainer.lr"]
-    best = best_trial(trials, "maximize")
-    assert best is not None and best.number == 2
-    assert best_trial(trials, "minimize").number == 1
+    best = best_trial(trials, "maximize")  # not in trial-<n> folders: numbered in start order from 0
+    assert best is not None and best.number == 1
+    assert best_trial(trials, "minimize").number == 0
 
 
 @pytest.mark.parametrize(
@@ -101,9 +101,9 @@ def test_charts_have_best_so_far_and_one_panel_per_parameter(sweep_root: Path) -
     titles = [f.axes[0].get_title() for f in figures]
     assert titles == [
         "Best so far · 최고 기록 (eval/ndcg_at_10, maximize)",
-        "model.bi_model → eval/ndcg_at_10",
-        "data.batch_size → eval/ndcg_at_10",
-        "trainer.lr → eval/ndcg_at_10",
+        "eval/ndcg_at_10 vs model.bi_model",
+        "eval/ndcg_at_10 vs data.batch_size",
+        "eval/ndcg_at_10 vs trainer.lr",
     ]
     best_line = next(line for line in figures[0].axes[0].get_lines() if line.get_label() == "best so far")
     assert list(best_line.get_ydata())[:3] == pytest.approx([0.36, 0.53, 0.53])
@@ -124,7 +124,7 @@ def test_sweep_report_command_prints_the_ranking_and_writes_html_and_png(
     assert commands.sweep_report(str(sweep_root), "sweep42", str(png_path), console=out) == 0
     text = out.export_text()
     assert "sweep sweep42: 5 trials" in text
-    assert "best: trial 2 (sweep42-t2) eval/ndcg_at_10=0.5300 at step 50" in text
+    assert "best: trial 1 (sweep42-t2) eval/ndcg_at_10=0.5300 at step 50" in text
     assert re.search(r"sweep42-t4\s+│\s+crashed", text)
     page = html_path.read_text(encoding="utf-8")
     assert page.count("<svg") == 4 and "notrial1" not in page

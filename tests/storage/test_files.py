@@ -238,3 +238,17 @@ def test_atomic_local_folder_publishes_complete_readable_folders_only(tmp_path: 
         (tmp / "weights.bin").write_bytes(b"v3")
     assert (target / "weights.bin").read_bytes() == b"v2"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+@pytest.mark.parametrize("rel", ["", "/etc/passwd", "a//b", "a/../../b", "..", "./a", "a/.", "a\\..\\..\\b"])
+def test_local_path_under_refuses_paths_that_leave_the_target(tmp_path: Path, rel: str) -> None:
+    from lexdpr.storage import local_path_under
+
+    with pytest.raises(StorageError, match=r"s3://b/k: refusing the object key"):
+        local_path_under(tmp_path, rel, "s3://b/k")
+
+
+def test_local_path_under_keeps_ordinary_keys_inside(tmp_path: Path) -> None:
+    from lexdpr.storage import local_path_under
+
+    assert local_path_under(tmp_path, "a/b.json", "s3://b/a/b.json") == tmp_path / "a" / "b.json"

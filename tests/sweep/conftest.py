@@ -37,6 +37,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEXDPR_SWEEP_STORAGE", raising=False)
     monkeypatch.delenv("FAKE_STEP_SECONDS", raising=False)
+    # base models are checked before a sweep of the real trainer runs: no hub requests, no personal cache
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("LEXDPR_MODEL_CACHE", str(tmp_path / ".model-cache"))
     return tmp_path
 
 

@@ -274,7 +274,7 @@ def test_missing_file_and_bad_yaml_name_the_file(tmp_path) -> None:
         load_sweep_file(bad)
 
 
-# The guide's preset (DESIGN §6): every parameter, with exactly these ranges and choices.
+# The guide's preset (docs/sweeps.md): every parameter, with exactly these ranges and choices.
 DESIGN_SPACE = {
     "trainer.lr": {"distribution": "log_uniform_values", "min": 5e-7, "max": 1e-4},
     "trainer.temperature": {"distribution": "uniform", "min": 0.01, "max": 0.3},

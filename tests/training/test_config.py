@@ -130,3 +130,24 @@ def test_base_yaml_holds_exactly_the_defaults():
     data = yaml.safe_load(BASE_YAML.read_text(encoding="utf-8"))
     assert config_to_dict(config_from_dict(data)) == config_to_dict(TrainConfig())
     assert load_config(str(BASE_YAML), []) == TrainConfig()
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("trainer.lrr", "trainer.lr"),
+        ("trainer.temprature", "trainer.temperature"),
+        ("lr", "trainer.lr"),
+        ("data.lr", "trainer.lr"),
+        ("model.peft.rank", None),
+    ],
+)
+def test_an_unknown_key_suggests_the_closest_valid_one(typed: str, meant: str | None) -> None:
+    from lexdpr.training.config import load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [f"{typed}=1"])
+    message = str(caught.value)
+    assert "valid keys: model.bi_model" in message
+    if meant:
+        assert f"unknown config key {typed!r} (did you mean {meant!r}?)" in message

