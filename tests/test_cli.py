@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from lexdpr.cli import app
 
 runner = CliRunner()
 
-VERBS = [
-    ["data", "passages"],
-    ["data", "pairs"],
-    ["data", "corpus"],
-    ["eval"],
-    ["train"],
-    ["export"],
-    ["encode"],
-    ["sweep"],
-    ["sweep", "preset"],
-    ["sweep", "agent"],
-    ["sweep", "status"],
-    ["sweep", "best"],
-    ["sweep", "report"],
-    ["runs", "list"],
-    ["runs", "show"],
-    ["runs", "plot"],
-    ["runs", "check"],
-    ["runs", "compare"],
-    ["pipeline", "run"],
-    ["pipeline", "compile"],
-    ["pipeline", "submit"],
-    ["pipeline", "stages"],
-]
+
+def _verbs(command: object, path: list[str]) -> list[list[str]]:
+    """Every leaf command under `command`, read from the click tree typer builds (so no verb is forgotten)."""
+    commands = getattr(command, "commands", None)
+    if commands is None:
+        return [path]
+    return [[*path]] * bool(path) + [v for name, sub in commands.items() for v in _verbs(sub, [*path, name])]
+
+
+VERBS = _verbs(typer.main.get_command(app), [])
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.parametrize("verb", VERBS, ids=" ".join)
@@ -40,6 +30,11 @@ def test_every_verb_has_a_help_page(verb: list[str]) -> None:
     result = runner.invoke(app, [*verb, "--help"])
     assert result.exit_code == 0, result.output
     assert "usage" in result.output.lower()
+
+
+@pytest.mark.parametrize("verb", VERBS, ids=" ".join)
+def test_readme_shows_every_verb(verb: list[str]) -> None:
+    assert f"lex-dpr {' '.join(verb)}" in README.read_text(encoding="utf-8")
 
 
 def test_unknown_backend_is_a_clear_error() -> None:
