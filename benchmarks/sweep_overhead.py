@@ -7,8 +7,8 @@ Two figures, on a sweep of the guide's preset (`method: bayes`, 15 parameters) t
    for the time window, ask for the next trial (TPE suggestion; one storage round trip per parameter),
    record a heartbeat, record the outcome (attributes + tell). Measured with an in-process stand-in for
    the trial, over `--measure` trials.
-2. trial process: start `python -m lexdpr.sweep.run_trial` with a train function that returns at once,
-   wait for its result (interpreter start, imports, config validation, result file).
+2. trial process: start `lexdpr.sweep.run_trial` with a train function that returns at once
+   (`sweep_overhead_trial.py`), wait for its result (interpreter start, imports, config validation, result file).
 
     python benchmarks/sweep_overhead.py [--storage URL] [--finished 50] [--measure 10]
 
@@ -24,7 +24,6 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,20 +32,6 @@ from lexdpr.sweep.preset import PRESET_YAML, preset_spec
 from lexdpr.sweep.runner import SubprocessTrialRunner, TrialOutcome, TrialRequest
 from lexdpr.sweep.storage import Heartbeat, display_url, resolve_url
 from lexdpr.sweep.time_window import TimeWindow, decide, expected_duration
-
-
-def noop_train(config, **kwargs):
-    """A train function that does no training (for the trial-process figure)."""
-    metrics = {"eval/ndcg_at_10": 0.5, "eval/fingerprint": "bench"}
-    return SimpleNamespace(
-        best_metrics=metrics,
-        final_metrics=metrics,
-        run_id="bench",
-        run_folder=None,
-        best_checkpoint=None,
-        last_checkpoint=None,
-        steps=0,
-    )
 
 
 def one_trial(engine: SweepEngine, out_root: Path, window: TimeWindow, value: float) -> float:
@@ -100,9 +85,7 @@ def main() -> None:
         fill = [one_trial(engine, root, window, 0.3 + 0.001 * i) for i in range(args.finished)]
         measured = [one_trial(engine, root, window, 0.5 + 0.001 * i) for i in range(args.measure)]
 
-        runner = SubprocessTrialRunner(
-            "sweep_overhead:noop_train", env={"PYTHONPATH": str(Path(__file__).parent)}
-        )
+        runner = SubprocessTrialRunner("sweep_overhead_trial", env={"PYTHONPATH": str(Path(__file__).parent)})
         process_s = []
         for i in range(args.processes):
             ticket = engine.ask(root)

@@ -45,10 +45,6 @@ class RunReport:
     def skip(self, file: str, reason: str, record: str | None = None, field: str | None = None) -> None:
         self.skips.append(Skip(file=file, reason=reason, record=record, field=field))
 
-    def merge(self, other: RunReport) -> None:
-        self.counts.update(other.counts)
-        self.skips.extend(other.skips)
-
     def print(self, console: Console, quiet: bool = False) -> None:
         """Print the skip list (always, to stderr-like console) and the counts table (unless quiet)."""
         for s in self.skips:

@@ -4,7 +4,6 @@ one clear message and an exit code instead of a traceback."""
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
@@ -41,7 +40,3 @@ def run_main(
     except KeyboardInterrupt:
         stderr_console().print("[red]interrupted[/red]")
         return 130
-
-
-def exit_with(code: int) -> None:
-    sys.exit(code)

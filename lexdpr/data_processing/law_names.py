@@ -198,15 +198,6 @@ class LawNameIndex:
         """The official name of a law in the index."""
         return self._names.get(law_id)
 
-    @property
-    def law_ids(self) -> tuple[str, ...]:
-        return tuple(self._names)
-
-    @property
-    def surface_names(self) -> frozenset[str]:
-        """Every name the index knows, as written (official names, 약칭, aliases)."""
-        return self._surface
-
     def __len__(self) -> int:
         return len(self._names)
 

@@ -58,12 +58,6 @@ def strip_amendment_notes(text: str) -> str:
     return clean_line(_BRACKET_NOTE.sub("", _AMENDMENT_TAG.sub("", text)))
 
 
-def flatten_text(value: Any) -> str:
-    """Text of a field that may be a string or nested line lists, one cleaned line per source line."""
-    lines = (clean_line(line) for line in flatten_lines(value))
-    return "\n".join(line for line in lines if line)
-
-
 def as_text(value: Any) -> str:
     """A scalar field as a stripped string (numbers and {"content": …} dicts included)."""
     if value is None:

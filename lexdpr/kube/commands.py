@@ -34,8 +34,9 @@ from lexdpr.kube.window_agent import AgentReport, AgentSettings, run_agent
 from lexdpr.sweep.sweep_file import SweepSpec, load_sweep_file
 from lexdpr.sweep.time_window import TimeWindow
 
-DEFAULT_PVC = TrialOptions().pvc
-DEFAULT_NAME = "lexdpr-sweep"
+_DEFAULTS = ExperimentOptions()  # every default below is the options' own
+DEFAULT_PVC = _DEFAULTS.trial.pvc
+DEFAULT_NAME = _DEFAULTS.name
 
 
 def experiment_options(
@@ -45,11 +46,11 @@ def experiment_options(
     namespace: str | None = None,
     image: str | None = None,
     pvc: str = DEFAULT_PVC,
-    max_trials: int = 40,
-    parallel: int = 2,
-    max_failed: int = 10,
-    gpus: int = 1,
-    resume_policy: str = "LongRunning",
+    max_trials: int = _DEFAULTS.max_trials,
+    parallel: int = _DEFAULTS.parallel_trials,
+    max_failed: int = _DEFAULTS.max_failed_trials,
+    gpus: int = _DEFAULTS.trial.gpus,
+    resume_policy: str = _DEFAULTS.resume_policy,
     **trial: Any,
 ) -> ExperimentOptions:
     """CLI flags → options; `trial` takes any other `TrialOptions` field (config_map, s3_secret, …)."""

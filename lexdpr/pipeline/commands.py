@@ -21,15 +21,17 @@ from lexdpr.errors import ConfigError
 from lexdpr.pipeline.stages import PARAMS, STAGES, check_graph, describe
 
 DEFAULT_STORAGE = "out/pipeline"
-DEFAULT_SWEEP_FILE = "configs/sweep-demo.yaml"
-DEFAULT_TRIALS = 2
-DEFAULT_BASE_MODEL = PARAMS["base_model"].default
-DEFAULT_HN_PER_Q = PARAMS["hn_per_q"].default
-DEFAULT_RAW_DATA = "data"
+# `lex-dpr pipeline run --local`'s defaults: the pipeline parameters' own (`PARAMS`, local values)
+DEFAULT_SWEEP_FILE = PARAMS["sweep_file"].local_value
+DEFAULT_TRIALS = PARAMS["trial_budget"].local_value
+DEFAULT_PARALLELISM = PARAMS["parallelism"].local_value
+DEFAULT_BASE_MODEL = PARAMS["base_model"].local_value
+DEFAULT_HN_PER_Q = PARAMS["hn_per_q"].local_value
+DEFAULT_RAW_DATA = PARAMS["raw_data"].local_value
+LOCAL_WORKSPACE = PARAMS["workspace"].local_value
 DEFAULT_PIPELINE_YAML = "pipelines/lexdpr_pipeline.yaml"
 DEFAULT_COMPONENTS_DIR = "components"
 DEFAULT_EXPERIMENT = "lexdpr"
-LOCAL_WORKSPACE = ".lexdpr/workspace"
 DEFAULT_KFP_VERSION = "2.4"  # kfp's own form, for KFP backends 2.4 to 2.15 (lexdpr.pipeline.kfp_compat)
 
 
@@ -51,7 +53,7 @@ def run(
     sample: bool = False,
     sweep_file: str = DEFAULT_SWEEP_FILE,
     trials: int = DEFAULT_TRIALS,
-    parallelism: int = 1,
+    parallelism: int = DEFAULT_PARALLELISM,
     base_model: str = DEFAULT_BASE_MODEL,
     hn_per_q: int = DEFAULT_HN_PER_Q,
     workspace: str | None = None,

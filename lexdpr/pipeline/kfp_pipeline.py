@@ -33,7 +33,7 @@ same object store the Secret opens (the Katib trials read the pairs and the corp
 
 import inspect
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kfp import dsl, kubernetes
@@ -382,9 +382,3 @@ def pipeline_parameters() -> dict[str, Any]:
     return {
         name: p.default for name, p in inspect.signature(lexdpr_pipeline.pipeline_func).parameters.items()
     }
-
-
-def compile_to(path: str, pipeline: Callable[..., Any] | None = None) -> None:
-    from kfp import compiler
-
-    compiler.Compiler().compile(pipeline or lexdpr_pipeline, path)

@@ -176,7 +176,7 @@ def _tune_local(
     spec = load_sweep_file(sweep_file) if sweep_file.is_file() else None
     if spec is None or not spec.sweep_id:
         storage.write_text(sweep_file, yaml.safe_dump(definition, sort_keys=False, allow_unicode=True))
-        sweep_id = commands.create(sweep_file, storage=url, run_agent=False, out_root=out_root, console=quiet)
+        sweep_id = commands.create(sweep_file, storage=url, run_agent=False, console=quiet)
         say(f"created sweep {sweep_id} ({sweep_file})")
     else:
         sweep_id = spec.sweep_id
@@ -223,10 +223,10 @@ def _tune_local(
 def _agent(sweep_file: str, url: str, out_root: str, count: int, runner: Any = None) -> None:
     """One agent (in this process, or a spawned one: agents install signal handlers, so each needs a main thread)."""
     from lexdpr.sweep import commands
+    from lexdpr.sweep.agent import AgentOptions
 
-    commands.agent(
-        sweep_file, storage=url, count=count, out_root=Path(out_root), runner=runner, console=stderr_console()
-    )
+    options = AgentOptions(count=count, out_root=Path(out_root))
+    commands.agent(sweep_file, storage=url, options=options, runner=runner, console=stderr_console())
 
 
 def _quiet_console() -> Any:

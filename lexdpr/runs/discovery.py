@@ -25,10 +25,11 @@ from lexdpr.errors import StorageError
 from lexdpr.runs.errors import RunNotFound
 from lexdpr.runs.run import RUN_NAME, Run, RunLocation, is_run_folder, load_run
 from lexdpr.storage import exists, is_s3, join, list_files, read_text
+from lexdpr.sweep.storage import DEFAULT_OUT_ROOT
 from lexdpr.tracking.run_folder import LATEST, METADATA
 
 DEFAULT_ROOT = "wandb"
-SWEEP_ROOT = "checkpoint/sweeps"  # = lexdpr.sweep.agent.DEFAULT_OUT_ROOT (checked by a test)
+SWEEP_ROOT = str(DEFAULT_OUT_ROOT)  # where sweep agents put their trials
 DEFAULT_ROOTS = (DEFAULT_ROOT, SWEEP_ROOT)
 LATEST_SELECTOR = "latest"
 _MIN_PREFIX = 3  # shorter prefixes of a run id match too much to be meant

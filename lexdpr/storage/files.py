@@ -16,6 +16,7 @@ import itertools
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -125,8 +126,10 @@ def write_file(uri: str | os.PathLike[str], source: Path) -> None:
 def atomic_local_file(path: Path) -> Iterator[BinaryIO]:
     """Yield a binary handle to a temp file next to `path`; rename it into place on success.
 
-    On any error the temp file is removed and an existing `path` keeps its old content. The new file gets
-    the permissions an ordinary `open()` would give it (not the 0600 of a temp file).
+    On any error the temp file is removed and an existing `path` keeps its old content. The file gets the
+    permissions an ordinary `open(path, "w")` would leave it with (not the 0600 of a temp file): a file
+    that exists keeps its own — a user's hand-edited file stays as they set it — and a new one gets 0666
+    less the umask. This is the one atomic writer of local files; everything else writes through it.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +141,7 @@ def atomic_local_file(path: Path) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _new_file_mode())
+        os.chmod(tmp, _existing_mode(path) or _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -258,6 +261,15 @@ def _umask() -> int:
 def _new_file_mode() -> int:
     """0666 less the process umask."""
     return 0o666 & ~_umask()
+
+
+def _existing_mode(path: Path) -> int | None:
+    """The permission bits of the regular file at `path`, or None if there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mode & 0o777 if stat.S_ISREG(info.st_mode) else None
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -30,10 +30,9 @@ from lexdpr.errors import ConfigError, LexDprError
 from lexdpr.sweep.engine import SweepEngine, TrialTicket
 from lexdpr.sweep.runner import RunningTrial, TrialOutcome, TrialRequest, TrialRunner
 from lexdpr.sweep.space import trial_config
-from lexdpr.sweep.time_window import TimeWindow, decide, expected_duration
+from lexdpr.sweep.storage import DEFAULT_OUT_ROOT
+from lexdpr.sweep.time_window import TimeWindow, decide, expected_duration, zone_clock
 from lexdpr.training.config import config_to_dict
-
-DEFAULT_OUT_ROOT = Path("checkpoint/sweeps")
 
 
 class AgentStopped(LexDprError):
@@ -47,13 +46,32 @@ class AgentStopped(LexDprError):
 
 @dataclass
 class AgentOptions:
-    count: int | None = None
-    window: TimeWindow | None = None
-    exit_outside_window: bool = False
-    out_root: Path = DEFAULT_OUT_ROOT
+    """How an agent runs trials: what `lex-dpr sweep`, `sweep preset` and `sweep agent` take as flags
+    (`from_flags`), passed as one value from the CLI down to the `Agent`."""
+
+    count: int | None = None  # run this many trials, then stop; None = until the sweep has none left
+    window: TimeWindow | None = None  # start trials only inside these hours
+    exit_outside_window: bool = False  # outside the window: exit instead of waiting
+    out_root: Path = DEFAULT_OUT_ROOT  # trials write to OUT_ROOT/<sweep_id>/trial-<n>/
+    time_zone: str | None = None  # IANA zone of the window's hours; None = this machine's
     max_initial_failures: int = 5
     poll_s: float = 1.0  # how often the running trial is checked
     longest_sleep_s: float = 60.0  # while waiting for the window, decide again this often
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        count: int | None = None,
+        time_window: str | None = None,
+        exit_outside_window: bool = False,
+        out_root: Path | str = DEFAULT_OUT_ROOT,
+        time_zone: str | None = None,
+    ) -> AgentOptions:
+        """The options of the CLI flags, checked now: a bad window or zone fails before a sweep is made."""
+        window = TimeWindow.parse(time_window) if time_window else None
+        zone_clock(time_zone)  # a ConfigError for an unknown zone
+        return cls(count, window, exit_outside_window, Path(out_root), time_zone)
 
 
 @dataclass
@@ -186,8 +204,6 @@ class Agent:
         else:
             detail = (outcome.reason or "").splitlines()[0] if outcome.reason else ""
         self.say(f"trial {ticket.number} {state}" + (f": {detail}" if detail else ""))
-        for note in outcome.notes:
-            self.say(f"  note: {note}")
 
     def _check_initial_failures(self, report: AgentReport, outcome: TrialOutcome) -> None:
         limit = self.options.max_initial_failures

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from lexdpr.errors import ConfigError, LexDprError
 from lexdpr.stage_cli import stderr_console
-from lexdpr.sweep.agent import DEFAULT_OUT_ROOT, Agent, AgentOptions, AgentReport, AgentStopped
+from lexdpr.sweep.agent import Agent, AgentOptions, AgentReport, AgentStopped
 from lexdpr.sweep.engine import SweepEngine
 from lexdpr.sweep.preflight import (
     base_model_problems,
@@ -25,10 +25,10 @@ from lexdpr.sweep.preflight import (
 )
 from lexdpr.sweep.preset import DEFAULT_OUTPUT, PRESET_YAML
 from lexdpr.sweep.report import TrialRow, best_row, status_table, summary_line, trial_rows
-from lexdpr.sweep.runner import DEFAULT_TRAIN_FUNCTION, SubprocessTrialRunner, TrialRunner
+from lexdpr.sweep.runner import TRIAL_MODULE, SubprocessTrialRunner, TrialRunner
 from lexdpr.sweep.storage import Heartbeat, display_url, resolve_url
 from lexdpr.sweep.sweep_file import SweepSpec, load_sweep_file
-from lexdpr.sweep.time_window import TimeWindow, zone_clock
+from lexdpr.sweep.time_window import zone_clock
 from lexdpr.sweep.write_back import write_new_file, write_sweep_id
 
 
@@ -39,15 +39,12 @@ def preset(
     run_agent: bool = True,
     force: bool = False,
     storage: str | None = None,
-    count: int | None = None,
-    time_window: str | None = None,
-    exit_outside_window: bool = False,
-    out_root: Path = DEFAULT_OUT_ROOT,
+    options: AgentOptions | None = None,
     runner: TrialRunner | None = None,
     console: Console | None = None,
-    time_zone: str | None = None,
 ) -> str | None:
-    """Write the guide's preset to `output`; then (unless `run` is off) create the sweep and maybe run an agent.
+    """Write the guide's preset to `output`; then (unless `run` is off) create the sweep and maybe run an agent
+    with `options`.
 
     Returns the sweep id, or None with `run=False`.
     """
@@ -59,16 +56,7 @@ def preset(
         say(f"edit it, then: lex-dpr sweep --config {output}")
         return None
     return create(
-        output,
-        storage=storage,
-        run_agent=run_agent,
-        count=count,
-        time_window=time_window,
-        exit_outside_window=exit_outside_window,
-        out_root=out_root,
-        runner=runner,
-        console=console,
-        time_zone=time_zone,
+        output, storage=storage, run_agent=run_agent, options=options, runner=runner, console=console
     )
 
 
@@ -77,20 +65,15 @@ def create(
     *,
     storage: str | None = None,
     run_agent: bool = True,
-    count: int | None = None,
-    time_window: str | None = None,
-    exit_outside_window: bool = False,
-    out_root: Path = DEFAULT_OUT_ROOT,
+    options: AgentOptions | None = None,
     runner: TrialRunner | None = None,
     console: Console | None = None,
-    time_zone: str | None = None,
 ) -> str:
-    """Create a sweep from a (validated) sweep file, write its id into the file, and maybe run an agent."""
+    """Create a sweep from a (validated) sweep file, write its id into the file, and maybe run an agent
+    with `options` (checked when they were made: `AgentOptions.from_flags`)."""
     say = _say(console)
     config_path = Path(config_path)
     spec = load_sweep_file(config_path)
-    window = TimeWindow.parse(time_window) if time_window else None  # a bad flag fails before anything exists
-    clock = zone_clock(time_zone)
     if spec.sweep_id:
         raise ConfigError(
             f"{config_path} already created sweep {spec.sweep_id}: add agents with "
@@ -113,9 +96,7 @@ def create(
     say(f"  more agents: lex-dpr sweep agent {engine.sweep_id}" + _storage_flag(storage))
     say(f"  progress:    lex-dpr sweep status {engine.sweep_id}" + _storage_flag(storage))
     if run_agent:
-        _run_agent(
-            engine.sweep_id, url, count, window, exit_outside_window, out_root, runner, say, clock=clock
-        )
+        _run_agent(engine.sweep_id, url, options or AgentOptions(), runner, say)
     return engine.sweep_id
 
 
@@ -123,22 +104,17 @@ def agent(
     target: str | None = None,
     *,
     config_path: Path | None = None,
-    count: int | None = None,
-    time_window: str | None = None,
-    exit_outside_window: bool = False,
     storage: str | None = None,
-    out_root: Path = DEFAULT_OUT_ROOT,
+    options: AgentOptions | None = None,
     heartbeat: Heartbeat | None = None,
     runner: TrialRunner | None = None,
     clock: Any = None,
     console: Console | None = None,
-    time_zone: str | None = None,
 ) -> AgentReport:
     """Run trials of an existing sweep (`target`: a sweep id or sweep file; or `config_path`; with neither,
-    the preset's file `configs/sweep.yaml`). `time_zone` is the zone of the window's hours."""
+    the preset's file `configs/sweep.yaml`) as `options` say. `clock` replaces the wall clock of
+    `options.time_zone` (tests fix the time of day)."""
     say = _say(console)
-    window = TimeWindow.parse(time_window) if time_window else None
-    clock = clock or zone_clock(time_zone)
     if target and config_path:
         raise ConfigError("give either a sweep id or --config FILE, not both")
     if not target and not config_path:
@@ -156,18 +132,7 @@ def agent(
     if _real_trainer(runner):
         require_inputs(stored, source if file_spec is not None else None)
         require_loadable_base_models(stored, source if file_spec is not None else None)
-    return _run_agent(
-        sweep_id,
-        url,
-        count,
-        window,
-        exit_outside_window,
-        out_root,
-        runner,
-        say,
-        heartbeat=heartbeat,
-        clock=clock,
-    )
+    return _run_agent(sweep_id, url, options or AgentOptions(), runner, say, heartbeat=heartbeat, clock=clock)
 
 
 def status(sweep: str, *, storage: str | None = None, console: Console | None = None) -> list[TrialRow]:
@@ -222,10 +187,7 @@ def best(
 def _run_agent(
     sweep_id: str,
     url: str,
-    count: int | None,
-    window: TimeWindow | None,
-    exit_outside: bool,
-    out_root: Path,
+    options: AgentOptions,
     runner: TrialRunner | None,
     say: Any,
     *,
@@ -233,18 +195,16 @@ def _run_agent(
     clock: Any = None,
 ) -> AgentReport:
     engine = SweepEngine.open(sweep_id, url, heartbeat or Heartbeat())
-    options = AgentOptions(
-        count=count, window=window, exit_outside_window=exit_outside, out_root=Path(out_root)
-    )
-    kwargs = {"clock": clock} if clock is not None else {}
-    zone = clock().tzname() if clock is not None and window else None
+    clock = clock or zone_clock(options.time_zone)
+    count, window = options.count, options.window
+    zone = clock().tzname() if window else None
     say(
         f"agent for sweep {sweep_id}"
         + (f", --count {count}" if count else "")
         + (f", window {window}" if window else "")
         + (f" ({zone})" if zone else "")
     )
-    report = Agent(engine, runner or SubprocessTrialRunner(), options, say=say, **kwargs).run()
+    report = Agent(engine, runner or SubprocessTrialRunner(), options, clock=clock, say=say).run()
     if report.signum is not None:
         handed_on = bool(report.trials) and report.trials[-1][1] == "interrupted"
         detail = (
@@ -304,7 +264,7 @@ def _export(row: TrialRow, target: Path) -> Path:
 
 def _real_trainer(runner: TrialRunner | None) -> bool:
     """Whether the trials run `lex-dpr train` (tests plug in fake trainers, whose models are made up)."""
-    return runner is None or getattr(runner, "train_function", None) == DEFAULT_TRAIN_FUNCTION
+    return runner is None or getattr(runner, "trial_module", None) == TRIAL_MODULE
 
 
 def _storage_flag(storage: str | None) -> str:

@@ -1,9 +1,9 @@
 """`python -m lexdpr.sweep.run_trial REQUEST RESULT`: one sweep trial, in its own process (see `runner`).
 
-It builds the trial's config, calls the train function with an `on_evaluation` reporter when the sweep
-has early termination, turns however training ended into a `TrialOutcome`, and writes it to RESULT.
-The trial's state in the sweep is recorded by the agent, from that file; this process only reports
-intermediate values (the pruner needs them while the trial runs).
+It builds the trial's config, calls `train` — with an `on_evaluation` reporter when the sweep has early
+termination — turns however training ended into a `TrialOutcome`, and writes it to RESULT. The trial's
+state in the sweep is recorded by the agent, from that file; this process only reports intermediate
+values (the pruner needs them while the trial runs).
 
 The objective is the sweep metric at the trial's best checkpoint (the model `lex-dpr sweep best --export`
 exports), or at the last evaluation when no checkpoint was ranked.
@@ -12,8 +12,6 @@ exports), or at the last evaluation when no checkpoint was ranked.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
 import json
 import math
 import os
@@ -22,17 +20,18 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lexdpr.errors import LexDprError
+from lexdpr.storage import write_text
 from lexdpr.sweep.pruning import REPORTED_STEPS_ATTR, EvaluationReporter, TrialPruned
 from lexdpr.sweep.runner import PARENT_PID_ENV, STORAGE_URL_ENV, TrialOutcome, TrialRequest
-from lexdpr.training.config import config_from_dict
+from lexdpr.tracking.metric_values import is_number, scalar_metrics
+from lexdpr.training.config import TrainConfig, config_from_dict
+from lexdpr.training.signals import TrainingInterrupted
 
 _PR_SET_PDEATHSIG = 1
-NO_HOOK_NOTE = "early_terminate is ignored: this trainer has no on_evaluation hook"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,45 +43,46 @@ def main(argv: list[str] | None = None) -> int:
     _stop_with_parent()
     request = TrialRequest.from_json(request_path.read_text(encoding="utf-8"))
     outcome = run(request)
-    _write_atomically(result_path, outcome.to_json())
+    write_text(result_path, outcome.to_json())  # atomic: the agent never reads half a result
     return 0 if outcome.state in ("complete", "pruned") else 1
 
 
-def run(request: TrialRequest, train: Callable[..., Any] | None = None) -> TrialOutcome:
+def train(config: TrainConfig, **options: Any) -> Any:
+    """`lex-dpr train` (`lexdpr.training.trainer.train`), imported when the trial starts training.
+
+    The import is here rather than at the top so that reading the request, and a trial that fails before
+    training, cost no torch import; it is also the one name a test replaces to run trials without a model.
+    """
+    from lexdpr.training.trainer import train as train_model
+
+    return train_model(config, **options)
+
+
+def run(request: TrialRequest) -> TrialOutcome:
     """Train once as `request` says; never raises for what a trial can do wrong."""
-    notes: list[str] = []
     config = None
     try:
         config = config_from_dict(request.config)
-        train = train or _import(request.train_function)
-        kwargs: dict[str, Any] = {"quiet": True}
-        if request.early_terminate is not None:
-            if _accepts(train, "on_evaluation"):
-                kwargs["on_evaluation"] = _reporter(request)
-            else:
-                notes.append(NO_HOOK_NOTE)
-        result = train(config, **kwargs)
+        reporter = _reporter(request) if request.early_terminate is not None else None
+        result = train(config, quiet=True, on_evaluation=reporter)
     except TrialPruned as exc:
-        return TrialOutcome("pruned", reason=str(exc), notes=notes, **_run_info(config))
+        return TrialOutcome("pruned", reason=str(exc), **_run_info(config))
     except (KeyboardInterrupt, SystemExit) as exc:
         return TrialOutcome(
-            "interrupted",
-            reason=f"stopped by a signal ({type(exc).__name__})",
-            notes=notes,
-            **_run_info(config),
+            "interrupted", reason=f"stopped by a signal ({type(exc).__name__})", **_run_info(config)
         )
     except LexDprError as exc:
-        state = "interrupted" if type(exc).__name__ == "TrainingInterrupted" else "failed"
-        return TrialOutcome(state, reason=str(exc), notes=notes, **_run_info(config))
+        state = "interrupted" if isinstance(exc, TrainingInterrupted) else "failed"
+        return TrialOutcome(state, reason=str(exc), **_run_info(config))
     except BaseException as exc:
         traceback.print_exc()
-        return TrialOutcome("failed", reason=_describe(exc), notes=notes, **_run_info(config))
-    return _finished(result, request.metric, notes)
+        return TrialOutcome("failed", reason=_describe(exc), **_run_info(config))
+    return _finished(result, request.metric)
 
 
-def _finished(result: Any, metric: str, notes: list[str]) -> TrialOutcome:
-    best = _numbers(getattr(result, "best_metrics", None) or {})
-    final = _numbers(getattr(result, "final_metrics", None) or {})
+def _finished(result: Any, metric: str) -> TrialOutcome:
+    best = scalar_metrics(getattr(result, "best_metrics", None) or {})
+    final = scalar_metrics(getattr(result, "final_metrics", None) or {})
     metrics = best if metric in best else final
     info = {
         "metrics": metrics,
@@ -91,10 +91,9 @@ def _finished(result: Any, metric: str, notes: list[str]) -> TrialOutcome:
         "best_checkpoint": _text(getattr(result, "best_checkpoint", None)),
         "last_checkpoint": _text(getattr(result, "last_checkpoint", None)),
         "steps": getattr(result, "steps", None),
-        "notes": notes,
     }
     value = metrics.get(metric)
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not is_number(value):
         return TrialOutcome(
             "failed",
             reason=f"the trial logged no {metric} (are data.valid_pairs or "
@@ -144,23 +143,6 @@ def _describe(exc: BaseException) -> str:
     return f"{name}: {first_line}" if first_line else name
 
 
-def _import(spec: str) -> Callable[..., Any]:
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name or "train")
-
-
-def _accepts(function: Callable[..., Any], parameter: str) -> bool:
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-    return parameter in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-
-def _numbers(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metrics.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
-
-
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -186,12 +168,6 @@ def _watch_parent(expected: int) -> None:
         if expected and os.getppid() != expected:
             os.kill(os.getpid(), signal.SIGTERM)
             return
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

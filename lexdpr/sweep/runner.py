@@ -29,7 +29,8 @@ from typing import Any, Protocol
 STORAGE_URL_ENV = "LEXDPR_SWEEP_STORAGE_URL"
 #: The agent's pid: the child stops itself when its parent is no longer this process.
 PARENT_PID_ENV = "LEXDPR_SWEEP_AGENT_PID"
-DEFAULT_TRAIN_FUNCTION = "lexdpr.training.trainer:train"
+#: What the child runs with `python -m`; its `main` takes REQUEST RESULT.
+TRIAL_MODULE = "lexdpr.sweep.run_trial"
 OUTCOME_STATES = ("complete", "pruned", "failed", "interrupted")
 _LOG_TAIL_LINES = 15
 
@@ -45,7 +46,6 @@ class TrialRequest:
     config: dict[str, Any]
     metric: str
     early_terminate: dict[str, Any] | None = None  # the sweep file's, to build the same pruner in the child
-    train_function: str = DEFAULT_TRAIN_FUNCTION
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n"
@@ -68,7 +68,6 @@ class TrialOutcome:
     best_checkpoint: str | None = None
     last_checkpoint: str | None = None
     steps: int | None = None
-    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2, allow_nan=True) + "\n"
@@ -98,23 +97,22 @@ class TrialRunner(Protocol):
 class SubprocessTrialRunner:
     """Runs each trial as `python -m lexdpr.sweep.run_trial` (see the module docstring).
 
-    `train_function` ("module:function") is what the child calls; tests point it at a fake trainer.
+    `trial_module` is the module the child runs: `lexdpr.sweep.run_trial`, or a module that calls its `main`
+    after replacing `run_trial.train` (the sweep tests' fake trainer, which takes milliseconds).
     `env` adds to the child's environment (e.g. PYTHONPATH, CUDA_VISIBLE_DEVICES).
     """
 
     def __init__(
         self,
-        train_function: str = DEFAULT_TRAIN_FUNCTION,
+        trial_module: str = TRIAL_MODULE,
         python: str = sys.executable,
         env: Mapping[str, str] | None = None,
     ):
-        self.train_function = train_function
+        self.trial_module = trial_module
         self.python = python
         self.env = dict(env or {})
 
     def start(self, request: TrialRequest, storage_url: str) -> SubprocessTrial:
-        if request.train_function != self.train_function:
-            request = TrialRequest(**{**asdict(request), "train_function": self.train_function})
         folder = Path(request.out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"attempt-{request.trial_number}"
@@ -135,7 +133,7 @@ class SubprocessTrialRunner:
         log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for as long as it runs
         try:
             process = subprocess.Popen(
-                [self.python, "-m", "lexdpr.sweep.run_trial", str(request_path), str(result_path)],
+                [self.python, "-m", self.trial_module, str(request_path), str(result_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

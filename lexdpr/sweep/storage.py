@@ -1,4 +1,5 @@
-"""Where sweeps live: an SQLAlchemy URL for optuna's RDB storage (docs/design.md, 'Storage').
+"""Where sweeps live: an SQLAlchemy URL for optuna's RDB storage (docs/design.md, 'Storage'), and where
+their trials write (`DEFAULT_OUT_ROOT`).
 
 - Default: `sqlite:///<project>/.lexdpr/sweeps.db`, the project being the current folder. Agents on one
   machine share it safely: the file is switched to WAL mode (readers never block the writer) and every
@@ -25,6 +26,9 @@ from lexdpr.errors import LexDprError
 
 STORAGE_ENV = "LEXDPR_SWEEP_STORAGE"
 DEFAULT_DB = Path(".lexdpr") / "sweeps.db"
+#: Trials write to DEFAULT_OUT_ROOT/<sweep_id>/trial-<n>/ (`lex-dpr sweep agent --out-root`); the run tools
+#: (`lexdpr.runs`) look there for sweep trials.
+DEFAULT_OUT_ROOT = Path("checkpoint/sweeps")
 SQLITE_LOCK_TIMEOUT_S = 60
 
 

@@ -18,13 +18,12 @@ The result is parsed again and compared with what was intended before it replace
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from lexdpr.errors import ConfigError
+from lexdpr.storage import write_text
 
 SWEEP_ID_COMMENT = "written by lex-dpr sweep: the sweep this file created"
 _VALUE = re.compile(r"""[ \t]*("[^"\n]*"|'[^'\n]*'|[^\s#]*)""")
@@ -38,7 +37,7 @@ def write_new_file(path: Path, text: str, *, force: bool = False) -> None:
         raise ConfigError(
             f"{path} already exists; run `lex-dpr sweep --config {path}` to use it, or pass --force to overwrite it"
         )
-    _replace(path, text)
+    write_text(path, text)
 
 
 def write_sweep_id(path: Path, sweep_id: str) -> None:
@@ -57,7 +56,7 @@ def write_sweep_id(path: Path, sweep_id: str) -> None:
         separator = "" if not original or original.endswith("\n") else "\n"
         text = f"{original}{separator}sweep_id: {sweep_id}  # {SWEEP_ID_COMMENT}\n"
     _check_same_data(path, original, text, sweep_id)
-    _replace(path, text)
+    write_text(path, text)  # atomic, and the file keeps its permissions
 
 
 def _replace_value(text: str, line: int, column: int, sweep_id: str) -> str:
@@ -95,18 +94,3 @@ def _check_same_data(path: Path, before: str, after: str, sweep_id: str) -> None
             f"{path}: could not add `sweep_id: {sweep_id}` without changing the file's meaning; "
             "add that line to the file yourself"
         )
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

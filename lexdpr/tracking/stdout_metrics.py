@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from lexdpr.tracking.metric_values import is_number
+
 ECHOED_GROUPS = ("eval/", "valid/")
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -30,8 +32,7 @@ def metric_lines(metrics: Mapping[str, Any]) -> list[str]:
     """`name=value` for each echoed metric, without the timestamp."""
     lines = []
     for key, value in metrics.items():
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if key.startswith(ECHOED_GROUPS) and is_number and math.isfinite(value):
+        if key.startswith(ECHOED_GROUPS) and is_number(value) and math.isfinite(value):
             lines.append(f"{key}={value:.6g}")
     return lines
 

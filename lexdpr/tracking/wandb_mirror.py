@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from lexdpr.tracking.metric_values import is_number
+
 
 def wandb_enabled() -> bool:
     return os.environ.get("WANDB_MODE", "").strip().lower() not in {"disabled", "off", "false", "0"}
@@ -65,11 +67,7 @@ class WandbMirror:
         if self._run is None:
             return
         try:
-            numbers = {
-                k: v
-                for k, v in metrics.items()
-                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            }
+            numbers = {k: v for k, v in metrics.items() if is_number(v) and math.isfinite(v)}
             if numbers:
                 self._run.log(numbers, step=step)
             for k, v in metrics.items():

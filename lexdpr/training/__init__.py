@@ -1,1 +1,4 @@
-"""Fine-tuning: base-model resolution, weights, and the training loop (docs/models.md, docs/training.md)."""
+"""Fine-tuning: base-model aliases, the bi-encoder and the training loop (docs/models.md, docs/training.md).
+
+Where base-model weights come from is `lexdpr.models.sources`; the driver to read first is `trainer`.
+"""

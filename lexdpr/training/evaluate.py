@@ -6,7 +6,7 @@ mean the same thing. One evaluation:
 1. encodes the whole corpus once, in batches of similar length (little padding);
 2. encodes the eval queries and ranks every passage by dot product (vectors are unit length, so this is
    cosine similarity) with `torch.topk` — exact search, no index;
-3. scores the rankings with `lexdpr.evaluation.metrics.compute_retrieval_metrics` and records
+3. scores the rankings with `lexdpr.retrieval.metrics.compute_retrieval_metrics` and records
    `eval/fingerprint` (hash of eval pairs + corpus ids; only equal fingerprints are comparable);
 4. computes `valid/loss`: InfoNCE of each validation query against its first positive and
    `trainer.valid_negatives` negatives — its mined hard negatives first, then passages drawn at random from
@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lexdpr.evaluation.metrics import MRR_CUTOFF, compute_retrieval_metrics, eval_fingerprint
+from lexdpr.data_processing.pair import Pair, read_pairs
 from lexdpr.progress import track
+from lexdpr.retrieval.metrics import MRR_CUTOFF, compute_retrieval_metrics, eval_fingerprint
 from lexdpr.training.bi_encoder import BiEncoder
 from lexdpr.training.grad_cache import Bucketing
-from lexdpr.training.pairs import Corpus, Pair, as_records, load_corpus, read_pairs, unique_queries
+from lexdpr.training.pairs import Corpus, load_corpus, unique_queries
 from lexdpr.training.runtime import Runtime, pick_runtime
 from lexdpr.training.tokenized import TokenizedTexts, iter_padded, length_buckets
 
@@ -72,7 +73,7 @@ def prepare_retrieval_set(
         query_ids=[p.query_id for p in pairs],
         query_tokens=tokens,
         relevant={p.query_id: set(p.positives) for p in pairs},
-        fingerprint=eval_fingerprint(as_records(pairs), corpus.ids),
+        fingerprint=eval_fingerprint([p.to_record() for p in pairs], corpus.ids),
     )
 
 

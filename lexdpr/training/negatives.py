@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lexdpr.training.pairs import Pair
+from lexdpr.data_processing.pair import Pair
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,21 @@
-"""Reading pairs and the corpus (docs/design.md, 'Pair records') into what training and evaluation use.
+"""The corpus, and pairs made ready for training (docs/design.md, 'Pair records').
 
-Records are checked field by field so a bad file fails with its name, line and field, not with a KeyError
-deep in the training loop. Ids a pair mentions but the corpus lacks are dropped with a count on stderr: a
-hard negative that is not in the corpus cannot be encoded, and a positive that is not there cannot be
-retrieved, so such a pair cannot be scored and is skipped.
+The pair record itself — its type, reader and writer — is `lexdpr.data_processing.pair`, shared with the
+pairs stage that writes it. Here: ids a pair mentions but the corpus lacks are dropped with a count on
+stderr: a hard negative that is not in the corpus cannot be encoded, and a positive that is not there cannot
+be retrieved, so such a pair cannot be scored and is skipped.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from lexdpr.data_processing.pair import Pair, read_pairs
 from lexdpr.errors import InputError
 from lexdpr.storage import read_jsonl
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One query with its positive passages and mined hard negatives (ids into the corpus)."""
-
-    query_id: str
-    query_text: str
-    positives: tuple[str, ...]
-    hard_negatives: tuple[str, ...] = ()
-    meta: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -62,14 +51,6 @@ def load_corpus(path: str | os.PathLike[str]) -> Corpus:
     if not ids:
         raise InputError(str(path), "the corpus has no passages")
     return Corpus(ids=ids, texts=texts, index=index)
-
-
-def read_pairs(path: str | os.PathLike[str]) -> list[Pair]:
-    """Read and check pairs as they are (evaluation scores them against the corpus unchanged)."""
-    pairs = [_parse_pair(rec, str(path), n) for n, rec in enumerate(read_jsonl(path), start=1)]
-    if not pairs:
-        raise InputError(str(path), "no pairs in the file")
-    return pairs
 
 
 def load_training_pairs(
@@ -119,30 +100,6 @@ def _load_file(path: str | os.PathLike[str], corpus: Corpus, quiet: bool) -> lis
     return pairs
 
 
-def _parse_pair(rec: Mapping[str, Any], path: str, line: int) -> Pair:
-    qid = rec.get("query_id")
-    if not isinstance(qid, str | int) or qid == "":
-        raise InputError(path, "missing query_id", record=f"line {line}", field="query_id")
-    qid = str(qid)
-    text = rec.get("query_text")
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(path, "missing or empty query text", record=qid, field="query_text")
-    positives = _id_list(rec.get("positive_passages"), path, qid, "positive_passages")
-    negatives = _id_list(rec.get("hard_negatives", []), path, qid, "hard_negatives")
-    meta = rec.get("meta") or {}
-    if not isinstance(meta, Mapping):
-        raise InputError(path, "meta must be an object", record=qid, field="meta")
-    return Pair(qid, text, positives, negatives, meta)
-
-
-def _id_list(value: Any, path: str, qid: str, name: str) -> tuple[str, ...]:
-    if value is None:
-        value = []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(path, "expected a list of passage ids", record=qid, field=name)
-    return tuple(dict.fromkeys(value))  # de-duplicated, order kept
-
-
 def unique_queries(pairs: Iterable[Pair], path: str) -> list[Pair]:
     """One pair per query id; the same id with a different text or positives is an InputError."""
     seen: dict[str, Pair] = {}
@@ -153,8 +110,3 @@ def unique_queries(pairs: Iterable[Pair], path: str) -> list[Pair]:
                 path, "query id occurs twice with different text or positives", record=p.query_id
             )
     return list(seen.values())
-
-
-def as_records(pairs: Iterable[Pair]) -> list[dict[str, Any]]:
-    """The fields `eval_fingerprint` hashes."""
-    return [{"query_id": p.query_id, "positive_passages": list(p.positives)} for p in pairs]

@@ -35,9 +35,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from lexdpr.data_processing.pair import Pair, read_pairs
 from lexdpr.errors import ConfigError, InputError, LexDprError
 from lexdpr.storage import exists, write_text
 from lexdpr.storage.files import ensure_writable_folder
+from lexdpr.tracking.metric_values import scalar_metrics
 from lexdpr.tracking.run_folder import RunFolder, new_run_id
 from lexdpr.tracking.tracker import RunTracker
 from lexdpr.training import checkpoint as ckpt
@@ -50,16 +52,9 @@ from lexdpr.training.grad_cache import contrastive_step
 from lexdpr.training.model_ref import base_settings
 from lexdpr.training.negatives import build_step_batch
 from lexdpr.training.optimization import build_optimizer, linear_schedule
-from lexdpr.training.pairs import (
-    Corpus,
-    Pair,
-    load_corpus,
-    load_training_pairs,
-    read_pairs,
-    unique_queries,
-)
+from lexdpr.training.pairs import Corpus, load_corpus, load_training_pairs, unique_queries
 from lexdpr.training.progress_bar import TrainingProgress
-from lexdpr.training.runtime import pick_runtime
+from lexdpr.training.runtime import Runtime, pick_runtime
 from lexdpr.training.sampler import NoSharedPositiveBatchSampler
 from lexdpr.training.signals import StopFlag, TrainingInterrupted
 from lexdpr.training.tokenized import TokenizedTexts
@@ -127,56 +122,20 @@ def train(
     config_dict = config_to_dict(config)
     root = ckpt.checkpoint_root(config.out_dir)
     world = distributed.start()  # several processes under torchrun; rank 0 alone writes (see `distributed`)
-
-    def open_run(run_id: str | None = run_id) -> tuple[RunTracker, ckpt.CheckpointInfo | None]:
-        for key, folder in (("out_dir", config.out_dir), ("run_dir", config.run_dir)):  # fail before any work
-            ensure_writable_folder(folder, f"{key}={folder}")
-        previous = _read_training_config(root)
-        checkpoints = ckpt.list_checkpoints(root)
-        # A run that never saved a checkpoint has nothing to resume, so its config binds nothing.
-        if (
-            previous is not None
-            and not checkpoints
-            and _differing_keys(previous.get("config", {}), config_dict)
-        ):
-            previous = None
-        if previous is not None:
-            _check_resumable(previous.get("config", {}), config_dict, root)
-        resume_from = checkpoints[-1] if checkpoints else None
-        run_id = (previous or {}).get("run_id") or run_id or new_run_id()
-
-        folder = RunFolder.find(config.run_dir, run_id) if previous else None
-        metadata = _run_metadata(config)
-        if folder is None:
-            folder = RunFolder.create(config.run_dir, run_id, config_to_yaml(config), metadata)
-        else:
-            folder.update(
-                state="running",
-                reason=None,
-                exit_signal=None,
-                **metadata,
-                resumed_from_step=resume_from.step if resume_from else 0,
-            )
-            folder.truncate_events(resume_from.step if resume_from else -1)
-            folder.point_latest()
-        tracker = RunTracker.open(folder, flatten(config_dict), config.sweep_id, resume=previous is not None)
-        return tracker, resume_from
-
     try:
         opened, (shared_id, shared_folder, resume_from) = world.from_main(
-            open_run, lambda r: (r[0].folder.run_id, str(r[0].folder.path), r[1])
+            lambda: _open_run(config, config_dict, root, run_id),
+            lambda r: (r[0].folder.run_id, str(r[0].folder.path), r[1]),
         )
     except BaseException:
         distributed.stop(world)
         raise
     tracker = opened[0] if opened else distributed.SilentTracker(shared_id, shared_folder)
     quiet = quiet or not world.is_main
-    say = _Say(quiet)
     try:
         with StopFlag() as stop:
-            return _run(
-                config, config_dict, root, resume_from, tracker, stop, say, quiet, on_evaluation, world
-            )
+            run = _TrainingRun.set_up(config, config_dict, root, resume_from, tracker, quiet, world)
+            return run.drive(stop, on_evaluation)
     except KeyboardInterrupt:
         if not tracker.closed:
             tracker.finish("crashed", reason="interrupted (SIGINT twice)", exit_signal="SIGINT")
@@ -189,206 +148,342 @@ def train(
         distributed.stop(world)
 
 
-def _run(
-    config: TrainConfig,
-    config_dict: dict[str, Any],
-    root: Path,
-    resume_from: ckpt.CheckpointInfo | None,
-    tracker: RunTracker,
-    stop: StopFlag,
-    say: _Say,
-    quiet: bool,
-    on_evaluation: Callable[[int, Mapping[str, Any]], None] | None,
-    world: distributed.World = distributed.SINGLE,
-) -> TrainResult:
-    t = config.trainer
-    runtime = pick_runtime(t.precision, device=world.device, quiet=quiet)
-    settings = base_settings(
-        config.model.bi_model,
-        config.model.model_cache,
-        config.model.pooling,
-        config.model.max_len,
-        config.model.query_max_len,
-    )
-    peft = config.model.peft
-    lora = LoraSettings(peft.r, peft.alpha, peft.dropout, peft.target_modules) if peft.enabled else None
-    model = BiEncoder.build(settings, lora, seed=t.seed).to(runtime.device)
-    if world.is_main:
-        _write_training_config(root, config_dict, tracker.folder, settings)
+def _open_run(
+    config: TrainConfig, config_dict: dict[str, Any], root: Path, run_id: str | None
+) -> tuple[RunTracker, ckpt.CheckpointInfo | None]:
+    """Rank 0: the run folder to log into (a resumed run's own) and the checkpoint to resume from, if any."""
+    for key, folder in (("out_dir", config.out_dir), ("run_dir", config.run_dir)):  # fail before any work
+        ensure_writable_folder(folder, f"{key}={folder}")
+    previous = _read_training_config(root)
+    checkpoints = ckpt.list_checkpoints(root)
+    # A run that never saved a checkpoint has nothing to resume, so its config binds nothing.
+    if previous is not None and not checkpoints and _differing_keys(previous.get("config", {}), config_dict):
+        previous = None
+    if previous is not None:
+        _check_resumable(previous.get("config", {}), config_dict, root)
+    resume_from = checkpoints[-1] if checkpoints else None
+    run_id = (previous or {}).get("run_id") or run_id or new_run_id()
 
-    data = _prepare_data(config if world.is_main else _without_evaluation(config), model, quiet)
-    sampler = NoSharedPositiveBatchSampler(
-        [p.positives for p in data.pairs], config.data.batch_size * t.gradient_accumulation_steps, t.seed
-    )
-    data.epoch_batches = [sampler.batches(e) for e in range(t.epochs)]
-    planned = sum(len(b) for b in data.epoch_batches)
-    total_steps = min(planned, t.max_steps) if t.max_steps else planned
+    folder = RunFolder.find(config.run_dir, run_id) if previous else None
+    metadata = _run_metadata(config)
+    if folder is None:
+        folder = RunFolder.create(config.run_dir, run_id, config_to_yaml(config), metadata)
+    else:
+        folder.update(
+            state="running",
+            reason=None,
+            exit_signal=None,
+            **metadata,
+            resumed_from_step=resume_from.step if resume_from else 0,
+        )
+        folder.truncate_events(resume_from.step if resume_from else -1)
+        folder.point_latest()
+    tracker = RunTracker.open(folder, flatten(config_dict), config.sweep_id, resume=previous is not None)
+    return tracker, resume_from
 
-    optimizer = build_optimizer(model, t.lr, t.weight_decay)
-    scheduler = linear_schedule(optimizer, total_steps, t.warmup_ratio)
-    scaler = torch.amp.GradScaler(runtime.device.type) if runtime.uses_grad_scaler else None
 
-    position = _Position()
-    last_metrics: dict[str, Any] = {}
-    if resume_from is not None and world.is_main:  # the other ranks get it from rank 0
-        model.load_trainable_state(resume_from.path)
-        state = ckpt.load_training_state(resume_from.path, optimizer, scheduler, scaler)
-        position = _Position(**state["position"])
-        last_metrics = state.get("metrics", {})
-        say(f"resuming from {resume_from.path} (step {position.step} of {total_steps})")
-    position, last_metrics = distributed.sync_training_state(
-        world, model, optimizer, scheduler, scaler, (position, last_metrics), resumed=resume_from is not None
-    )
-    tracker.folder.update(
-        total_steps=total_steps,
-        device=str(runtime.device),
-        precision=runtime.precision_name,
-        world_size=world.size,
-    )
+@dataclass
+class _TrainingRun:
+    """One training run's state, and its phases: set up, step, evaluate, checkpoint, report, finish.
 
-    def evaluate(step: int) -> dict[str, Any]:
-        if data.eval_data is None:
+    `drive` is the loop that calls them in order. Under torchrun every rank holds one of these; the phases
+    that write (evaluate, checkpoint, report) run on rank 0 only, and every rank takes their results, so the
+    fields below stay equal on all ranks.
+    """
+
+    config: TrainConfig
+    root: Path
+    world: distributed.World
+    tracker: RunTracker
+    runtime: Runtime
+    model: BiEncoder
+    data: _TrainingData
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None
+    total_steps: int
+    quiet: bool
+    resume_from: ckpt.CheckpointInfo | None
+    on_evaluation: Callable[[int, Mapping[str, Any]], None] | None = None  # see `train`
+    position: _Position = field(default_factory=_Position)
+    last_metrics: dict[str, Any] = field(default_factory=dict)
+    last_checkpoint: Path | None = None
+    saved_step: int = -1  # the step of the newest checkpoint, so a stop does not save the same step twice
+
+    # --- set-up -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def set_up(
+        cls,
+        config: TrainConfig,
+        config_dict: dict[str, Any],
+        root: Path,
+        resume_from: ckpt.CheckpointInfo | None,
+        tracker: RunTracker,
+        quiet: bool,
+        world: distributed.World,
+    ) -> _TrainingRun:
+        """Model, data, optimizer and schedule; then the resumed position, the same on every rank."""
+        t = config.trainer
+        runtime = pick_runtime(t.precision, device=world.device, quiet=quiet)
+        settings = base_settings(
+            config.model.bi_model,
+            config.model.model_cache,
+            config.model.pooling,
+            config.model.max_len,
+            config.model.query_max_len,
+        )
+        peft = config.model.peft
+        lora = LoraSettings(peft.r, peft.alpha, peft.dropout, peft.target_modules) if peft.enabled else None
+        model = BiEncoder.build(settings, lora, seed=t.seed).to(runtime.device)
+        if world.is_main:
+            _write_training_config(root, config_dict, tracker.folder, settings)
+
+        data = _prepare_data(config if world.is_main else _without_evaluation(config), model, quiet)
+        sampler = NoSharedPositiveBatchSampler(
+            [p.positives for p in data.pairs], config.data.batch_size * t.gradient_accumulation_steps, t.seed
+        )
+        data.epoch_batches = [sampler.batches(e) for e in range(t.epochs)]
+        planned = sum(len(b) for b in data.epoch_batches)
+        total_steps = min(planned, t.max_steps) if t.max_steps else planned
+
+        optimizer = build_optimizer(model, t.lr, t.weight_decay)
+        run = cls(
+            config=config,
+            root=root,
+            world=world,
+            tracker=tracker,
+            runtime=runtime,
+            model=model,
+            data=data,
+            optimizer=optimizer,
+            scheduler=linear_schedule(optimizer, total_steps, t.warmup_ratio),
+            scaler=torch.amp.GradScaler(runtime.device.type) if runtime.uses_grad_scaler else None,
+            total_steps=total_steps,
+            quiet=quiet,
+            resume_from=resume_from,
+            last_checkpoint=resume_from.path if resume_from else None,
+            saved_step=resume_from.step if resume_from else -1,
+        )
+        run._resume()
+        tracker.folder.update(
+            total_steps=total_steps,
+            device=str(runtime.device),
+            precision=runtime.precision_name,
+            world_size=world.size,
+        )
+        return run
+
+    def _resume(self) -> None:
+        """Rank 0 loads the newest checkpoint (weights, optimizer, schedule, position); the others get it."""
+        if self.resume_from is not None and self.world.is_main:
+            self.model.load_trainable_state(self.resume_from.path)
+            state = ckpt.load_training_state(
+                self.resume_from.path, self.optimizer, self.scheduler, self.scaler
+            )
+            self.position = _Position(**state["position"])
+            self.last_metrics = state.get("metrics", {})
+            if not self.quiet:
+                step, path = self.position.step, self.resume_from.path
+                print(f"resuming from {path} (step {step} of {self.total_steps})", file=sys.stderr)
+        self.position, self.last_metrics = distributed.sync_training_state(
+            self.world,
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            self.scaler,
+            (self.position, self.last_metrics),
+            resumed=self.resume_from is not None,
+        )
+
+    # --- the loop -----------------------------------------------------------------------------------------
+
+    def drive(
+        self, stop: StopFlag, on_evaluation: Callable[[int, Mapping[str, Any]], None] | None = None
+    ) -> TrainResult:
+        """Evaluate the base model (fresh runs), then step, evaluating and saving when due, until the end
+        or a stop signal; then report the result. `on_evaluation`: see `train`."""
+        t = self.config.trainer
+        self.on_evaluation = on_evaluation
+        with TrainingProgress(self.total_steps, self.position.step, self.quiet) as bar:
+            if self.resume_from is None:
+                bar.status("evaluating the base model")
+                self.last_metrics = self._on_main(self.evaluate, 0)
+                self._on_main(self.report, 0, self.last_metrics)
+                _seed_everything(t.seed)
+            distributed.seed_other_ranks(self.world, t.seed, self.position.step)
+            self.model.train()
+            while self.position.step < self.total_steps:
+                epoch_done = self.step(bar)
+                final = self.position.step >= self.total_steps
+                if final or self._evaluation_due(epoch_done):
+                    self._evaluate_and_checkpoint(bar)
+                if self.world.any(stop.stop_requested) and not final:  # a signal may reach some ranks only
+                    self._stop(stop, bar)
+        return self.finish()
+
+    # --- step ---------------------------------------------------------------------------------------------
+
+    def step(self, bar: TrainingProgress) -> bool:
+        """One optimizer step on the next batch; logs train/*. Returns whether it ended an epoch."""
+        t, position, data = self.config.trainer, self.position, self.data
+        batches = data.epoch_batches[position.epoch]
+        indices = batches[position.batch]
+        rng = random.Random(f"step-{t.seed}-{position.epoch}-{position.batch}")
+        batch = build_step_batch(
+            data.pairs, indices, data.passage_position, self.config.data.hard_negative_ratio, rng
+        )
+        lr = self.scheduler.get_last_lr()[0]
+        loss = contrastive_step(
+            self.model,
+            data.query_tokens,
+            data.passage_tokens,
+            batch,
+            t.temperature,
+            t.gradient_accumulation_steps,
+            self.runtime.bucketing,
+            self.runtime.autocast(),
+            self.scaler.scale if self.scaler is not None else (lambda x: x),
+            world=self.world,
+        )
+        if not math.isfinite(loss):
+            raise _fail(
+                self.tracker,
+                f"loss is {loss} at step {position.step + 1}: training diverged "
+                "(lower trainer.lr, raise trainer.temperature, or use trainer.precision=fp32)",
+            )
+        grad_norm = _clip_and_step(self.model, self.optimizer, self.scaler, t.gradient_clip_norm)
+        if not math.isfinite(grad_norm) and self.scaler is None:
+            raise _fail(
+                self.tracker, f"gradient norm is {grad_norm} at step {position.step + 1}: training diverged"
+            )
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+        position.step += 1
+        position.batch += 1
+        position.examples += len(indices)
+        epoch_done = position.batch == len(batches)
+        epoch_progress = position.epoch + position.batch / len(batches)
+        if epoch_done:
+            position.epoch, position.batch, position.examples = position.epoch + 1, 0, 0
+        self.tracker.log(
+            position.step,
+            {
+                "train/loss": loss,
+                "train/lr": lr,
+                "train/grad_norm": grad_norm,
+                "train/epoch": round(epoch_progress, 6),
+            },
+        )
+        bar.step(position.step, loss, len(indices))
+        return epoch_done
+
+    # --- evaluate, checkpoint, report (rank 0; see `_on_main`) ----------------------------------------
+
+    def _evaluation_due(self, epoch_done: bool) -> bool:
+        """Every `trainer.eval_steps` steps, or at each epoch's end when that is 0."""
+        every = self.config.trainer.eval_steps
+        return self.position.step % every == 0 if every else epoch_done
+
+    def _evaluate_and_checkpoint(self, bar: TrainingProgress) -> None:
+        step = self.position.step
+        started = time.perf_counter()
+        bar.status("evaluating")
+        self.last_metrics = self._on_main(self.evaluate, step)
+        bar.status("saving a checkpoint")
+        self.last_checkpoint = self._on_main(self.checkpoint, step)
+        self.saved_step = step
+        bar.pause_clock(time.perf_counter() - started)  # evaluation time is not training time
+        self._on_main(self.report, step, self.last_metrics)
+        self.model.train()
+
+    def evaluate(self, step: int) -> dict[str, Any]:
+        """eval/* and valid/loss of the model as it is now, logged at `step`; {} without evaluation data."""
+        if self.data.eval_data is None:
             return {}
-        metrics = run_evaluation(model, data.eval_data, t.k_values, t.temperature, runtime, quiet=True)
-        tracker.log(step, metrics)
+        t = self.config.trainer
+        metrics = run_evaluation(
+            self.model, self.data.eval_data, t.k_values, t.temperature, self.runtime, quiet=True
+        )
+        self.tracker.log(step, metrics)
         valid_loss = metrics.get("valid/loss")
         if isinstance(valid_loss, float) and not math.isfinite(valid_loss):  # the last step's update broke
             raise _fail(  # the weights: its own loss was finite, so the check in the step cannot see it
-                tracker,
+                self.tracker,
                 f"valid/loss is {valid_loss} at step {step}: training diverged "
                 "(lower trainer.lr, raise trainer.temperature, or use trainer.precision=fp32)",
             )
         return metrics
 
-    def save(step: int, metrics: dict[str, Any], pos: _Position) -> Path:
+    def checkpoint(self, step: int) -> Path:
+        """Save weights, optimizer, schedule, RNG and position at `step`; keep the best and the newest."""
         state = {
             "step": step,
-            "position": asdict(pos),
-            "metrics": metrics,
-            "run_id": tracker.folder.run_id,
-            "total_steps": total_steps,
+            "position": asdict(self.position),
+            "metrics": self.last_metrics,
+            "run_id": self.tracker.folder.run_id,
+            "total_steps": self.total_steps,
         }
-        path = ckpt.save_checkpoint(root, step, model.save, optimizer, scheduler, scaler, state)
-        ckpt.rotate(root, t.keep_last)
-        tracker.folder.update(step=step, last_checkpoint=str(path.resolve()))
+        path = ckpt.save_checkpoint(
+            self.root, step, self.model.save, self.optimizer, self.scheduler, self.scaler, state
+        )
+        ckpt.rotate(self.root, self.config.trainer.keep_last)
+        self.tracker.folder.update(step=step, last_checkpoint=str(path.resolve()))
         return path
 
-    def report(step: int, metrics: dict[str, Any]) -> None:
-        if on_evaluation is None or not metrics:
+    def report(self, step: int, metrics: dict[str, Any]) -> None:
+        """Hand an evaluation to `on_evaluation`; if it raises (a pruner), record the run as stopped early."""
+        if self.on_evaluation is None or not metrics:
             return
         try:
-            on_evaluation(step, metrics)
+            self.on_evaluation(step, metrics)
         except Exception as exc:
             reason = f"stopped early after the evaluation at step {step} ({type(exc).__name__}: {exc})"
-            tracker.finish("finished", stopped_early=True, reason=reason, final_metrics=_numbers(metrics))
+            self.tracker.finish(
+                "finished", stopped_early=True, reason=reason, final_metrics=scalar_metrics(metrics)
+            )
             raise
 
-    # Rank 0 evaluates, saves and reports; the others wait and get its results (or its error).
-    evaluate, save, report = (_on_main(world, fn) for fn in (evaluate, save, report))
+    def _on_main(self, phase: Callable[..., Any], *args: Any) -> Any:
+        """`phase(*args)` run on rank 0 only; every rank returns its result (picklable) or raises its error."""
+        return self.world.from_main(lambda: phase(*args), share=lambda result: result)[1]
 
-    last_checkpoint = resume_from.path if resume_from else None
-    saved_step = resume_from.step if resume_from else -1
-    with TrainingProgress(total_steps, position.step, quiet) as bar:
-        if resume_from is None:
-            bar.status("evaluating the base model")
-            last_metrics = evaluate(0)
-            report(0, last_metrics)
-            _seed_everything(t.seed)
-        distributed.seed_other_ranks(world, t.seed, position.step)
-        model.train()
-        while position.step < total_steps:
-            batches = data.epoch_batches[position.epoch]
-            indices = batches[position.batch]
-            rng = random.Random(f"step-{t.seed}-{position.epoch}-{position.batch}")
-            batch = build_step_batch(
-                data.pairs, indices, data.passage_position, config.data.hard_negative_ratio, rng
-            )
-            lr = scheduler.get_last_lr()[0]
-            loss = contrastive_step(
-                model,
-                data.query_tokens,
-                data.passage_tokens,
-                batch,
-                t.temperature,
-                t.gradient_accumulation_steps,
-                runtime.bucketing,
-                runtime.autocast(),
-                scaler.scale if scaler is not None else (lambda x: x),
-                world=world,
-            )
-            if not math.isfinite(loss):
-                raise _fail(
-                    tracker,
-                    f"loss is {loss} at step {position.step + 1}: training diverged "
-                    "(lower trainer.lr, raise trainer.temperature, or use trainer.precision=fp32)",
-                )
-            grad_norm = _clip_and_step(model, optimizer, scaler, t.gradient_clip_norm)
-            if not math.isfinite(grad_norm) and scaler is None:
-                raise _fail(
-                    tracker, f"gradient norm is {grad_norm} at step {position.step + 1}: training diverged"
-                )
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+    # --- stop and finish ----------------------------------------------------------------------------------
 
-            position.step += 1
-            position.batch += 1
-            position.examples += len(indices)
-            epoch_done = position.batch == len(batches)
-            epoch_progress = position.epoch + position.batch / len(batches)
-            if epoch_done:
-                position.epoch, position.batch, position.examples = position.epoch + 1, 0, 0
-            tracker.log(
-                position.step,
-                {
-                    "train/loss": loss,
-                    "train/lr": lr,
-                    "train/grad_norm": grad_norm,
-                    "train/epoch": round(epoch_progress, 6),
-                },
-            )
-            bar.step(position.step, loss, len(indices))
+    def _stop(self, stop: StopFlag, bar: TrainingProgress) -> None:
+        """A stop signal: save a checkpoint unless this step has one, record the state, raise."""
+        bar.status("saving a checkpoint (stop requested)")
+        if self.saved_step != self.position.step:
+            self.last_checkpoint = self._on_main(self.checkpoint, self.position.step)
+        signum = stop.signum or signal.SIGTERM
+        name = signal.Signals(signum).name
+        self.tracker.finish(stop.state, reason=f"{name} received; checkpoint saved", exit_signal=name)
+        raise TrainingInterrupted(signum, self.position.step, str(self.last_checkpoint))
 
-            final = position.step >= total_steps
-            due = (t.eval_steps and position.step % t.eval_steps == 0) or (not t.eval_steps and epoch_done)
-            if due or final:
-                started = time.perf_counter()
-                bar.status("evaluating")
-                last_metrics = evaluate(position.step)
-                bar.status("saving a checkpoint")
-                last_checkpoint = save(position.step, last_metrics, position)
-                saved_step = position.step
-                bar.pause_clock(time.perf_counter() - started)
-                report(position.step, last_metrics)
-                model.train()
-            if world.any(stop.stop_requested) and not final:  # a signal may reach some processes only
-                bar.status("saving a checkpoint (stop requested)")
-                if saved_step != position.step:
-                    last_checkpoint = save(position.step, last_metrics, position)
-                name = signal.Signals(stop.signum or signal.SIGTERM).name
-                tracker.finish(stop.state, reason=f"{name} received; checkpoint saved", exit_signal=name)
-                raise TrainingInterrupted(stop.signum or signal.SIGTERM, position.step, str(last_checkpoint))
-
-    checkpoints = ckpt.list_checkpoints(root)
-    best = ckpt.best_checkpoint(checkpoints)
-    summary = {
-        "best_checkpoint": str(best.path.resolve()) if best else None,
-        "final_metrics": _numbers(last_metrics),
-    }
-    best_metrics = best.state.get("metrics", {}) if best else {}
-    if best_metrics:
-        tracker.echo_result(best_metrics)
-    tracker.finish("finished", step=position.step, **summary)
-    return TrainResult(
-        state="finished",
-        run_id=tracker.folder.run_id,
-        run_folder=tracker.folder.path,
-        out_dir=Path(config.out_dir),
-        steps=position.step,
-        final_metrics=last_metrics,
-        best_checkpoint=best.path if best else None,
-        best_metrics=best_metrics,
-        last_checkpoint=checkpoints[-1].path if checkpoints else last_checkpoint,
-    )
+    def finish(self) -> TrainResult:
+        """Print the best checkpoint's metrics last on stdout (a Katib trial's value) and close the run."""
+        checkpoints = ckpt.list_checkpoints(self.root)
+        best = ckpt.best_checkpoint(checkpoints)
+        summary = {
+            "best_checkpoint": str(best.path.resolve()) if best else None,
+            "final_metrics": scalar_metrics(self.last_metrics),
+        }
+        best_metrics = best.state.get("metrics", {}) if best else {}
+        if best_metrics:
+            self.tracker.echo_result(best_metrics)
+        self.tracker.finish("finished", step=self.position.step, **summary)
+        return TrainResult(
+            state="finished",
+            run_id=self.tracker.folder.run_id,
+            run_folder=self.tracker.folder.path,
+            out_dir=Path(self.config.out_dir),
+            steps=self.position.step,
+            final_metrics=self.last_metrics,
+            best_checkpoint=best.path if best else None,
+            best_metrics=best_metrics,
+            last_checkpoint=checkpoints[-1].path if checkpoints else self.last_checkpoint,
+        )
 
 
 # --- pieces -------------------------------------------------------------------------------------------
@@ -424,11 +519,6 @@ def _without_evaluation(config: TrainConfig) -> TrainConfig:
     return replace(config, data=replace(config.data, valid_pairs=None, eval_pairs=None))
 
 
-def _on_main(world: distributed.World, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` run on rank 0 only; every rank returns its result (picklable)."""
-    return lambda *args: world.from_main(lambda: fn(*args), share=lambda result: result)[1]
-
-
 def _training_passages(pairs: list[Pair], corpus: Corpus) -> list[str]:
     seen: dict[str, None] = {}
     for p in pairs:
@@ -459,10 +549,6 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-
-
-def _numbers(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in metrics.items() if isinstance(v, int | float | str)}
 
 
 def _run_metadata(config: TrainConfig) -> dict[str, Any]:
@@ -539,14 +625,3 @@ def _check_resumable(previous: dict[str, Any], current: dict[str, Any], root: Pa
             f"{root} holds a run with a different config ({details}); resume it with the same config, "
             "or choose another out_dir"
         )
-
-
-class _Say:
-    """Informational messages on stderr, silenced by `quiet`."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=sys.stderr)

@@ -500,7 +500,8 @@ def run_jsonl_passages(work: Path, tally: Tally, rng: random.Random, count: int)
 def run_jsonl_pairs(work: Path, tally: Tally, rng: random.Random, count: int) -> None:
     """A pairs file with one bad line, through the training and evaluation readers."""
     from lexdpr.data_processing import make_pairs, merge_corpus, preprocess_auto
-    from lexdpr.training.pairs import load_corpus, load_training_pairs, read_pairs
+    from lexdpr.data_processing.pair import read_pairs
+    from lexdpr.training.pairs import load_corpus, load_training_pairs
 
     base = work / "jsonl-pairs"
     call(

@@ -14,7 +14,7 @@ from lexdpr.errors import ConfigError
 from lexdpr.pipeline import tune
 from lexdpr.sweep.runner import SubprocessTrialRunner
 from tests.kube.katib_sim import FakeClock, FakeKatib
-from tests.sweep.conftest import BASIC_SWEEP, FAKE_TRAIN, REPO
+from tests.sweep.conftest import BASIC_SWEEP, FAKE_TRIAL, REPO
 
 SWEEP = BASIC_SWEEP.replace("  model.bi_model: fake\n", "")
 
@@ -78,7 +78,7 @@ def test_bad_requests_are_refused(tmp_path: Path) -> None:
 
 
 def _fake_runner() -> SubprocessTrialRunner:
-    return SubprocessTrialRunner(FAKE_TRAIN, env={"PYTHONPATH": str(REPO)})
+    return SubprocessTrialRunner(FAKE_TRIAL, env={"PYTHONPATH": str(REPO)})
 
 
 def test_local_backend_runs_the_budget_writes_the_best_and_resumes(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from lexdpr.runs.discovery import load_runs, select_runs
 from lexdpr.runs.fonts import find_hangul_font, missing_glyphs
 from lexdpr.runs.sweep_report import sweep_figures, sweep_trials
 from lexdpr.runs.verdict import evidence_of, judge
-from lexdpr.sweep.agent import DEFAULT_OUT_ROOT
+from lexdpr.sweep.storage import DEFAULT_OUT_ROOT
 from tests.runs.synthetic import history, line, write_run
 
 SWEEP_ROOT = str(DEFAULT_OUT_ROOT)  # where `lex-dpr sweep agent` puts trials by default

@@ -78,6 +78,14 @@ def test_written_file_gets_ordinary_permissions_not_temp_file_ones(tmp_path: Pat
     assert target.stat().st_mode & 0o777 == 0o666 & ~_current_umask()
 
 
+def test_an_overwritten_file_keeps_its_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "private.yaml"
+    target.write_text("old")
+    target.chmod(0o600)
+    write_text(target, "new")
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o600
+
+
 def test_overwrite_replaces_content(tmp_path: Path) -> None:
     target = tmp_path / "f.txt"
     write_text(target, "first version, longer")

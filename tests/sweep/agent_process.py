@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lexdpr.errors import LexDprError
 from lexdpr.sweep import commands
+from lexdpr.sweep.agent import AgentOptions
 from lexdpr.sweep.runner import SubprocessTrialRunner
 from lexdpr.sweep.storage import Heartbeat
 
@@ -20,18 +21,19 @@ def main() -> int:
     parser.add_argument("--storage", required=True)
     parser.add_argument("--out-root", type=Path, required=True)
     parser.add_argument("--count", type=int, default=None)
-    parser.add_argument("--train", default="tests.sweep.fake_trainer:train")
+    parser.add_argument("--trial-module", default="tests.sweep.fake_trial")
     parser.add_argument("--heartbeat", type=int, nargs=2, default=(1, 2))
     args = parser.parse_args()
-    runner = SubprocessTrialRunner(args.train, env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    runner = SubprocessTrialRunner(
+        args.trial_module, env={"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    )
     try:
         commands.agent(
             args.sweep,
             storage=args.storage,
-            count=args.count,
-            out_root=args.out_root,
             heartbeat=Heartbeat(*args.heartbeat),
             runner=runner,
+            options=AgentOptions(count=args.count, out_root=args.out_root),
         )
     except LexDprError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,7 +15,8 @@ from lexdpr.sweep.storage import Heartbeat
 from tests.sweep.postgres_server import PostgresError, PostgresServer, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE_TRAIN = "tests.sweep.fake_trainer:train"
+#: The trial module the fake runner starts: `run_trial` with the fake trainer.
+FAKE_TRIAL = "tests.sweep.fake_trial"
 #: Short enough that a vanished agent is noticed within seconds.
 FAST_HEARTBEAT = Heartbeat(interval_s=1, grace_s=2)
 
@@ -46,7 +47,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def fake_runner() -> SubprocessTrialRunner:
     """The real subprocess runner, with the fake trainer in the child."""
-    return SubprocessTrialRunner(FAKE_TRAIN, env={"PYTHONPATH": str(REPO)})
+    return SubprocessTrialRunner(FAKE_TRIAL, env={"PYTHONPATH": str(REPO)})
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def agent_command(
     storage: str,
     out_root: Path,
     count: int,
-    train: str = FAKE_TRAIN,
+    trial_module: str = FAKE_TRIAL,
     heartbeat: Heartbeat = FAST_HEARTBEAT,
 ) -> list[str]:
     """An agent in its own process (as `lex-dpr sweep agent` would run)."""
@@ -79,8 +80,8 @@ def agent_command(
         str(out_root),
         "--count",
         str(count),
-        "--train",
-        train,
+        "--trial-module",
+        trial_module,
         "--heartbeat",
         str(heartbeat.interval_s),
         str(heartbeat.grace_s),

@@ -1,4 +1,5 @@
-"""A stand-in for `lexdpr.training.trainer.train` that takes milliseconds, for the sweep's default tests.
+"""A stand-in for `lexdpr.training.trainer.train` that takes milliseconds, for the sweep's default tests
+(`fake_trial` puts it in place of `lexdpr.sweep.run_trial.train` in the trial process).
 
 It honours the trainer's contract as far as the sweep can observe it: the signature (with the
 `on_evaluation` hook), a run folder with the sweep id in its metadata, checkpoints in

@@ -49,7 +49,11 @@ def test_waits_for_the_window_then_runs(write_sweep, fake_runner) -> None:
 def test_does_not_start_a_trial_that_cannot_finish_before_the_close(write_sweep, fake_runner) -> None:
     sweep_id = commands.create(write_sweep(BASIC_SWEEP), run_agent=False, console=Console(file=io.StringIO()))
     commands.agent(
-        sweep_id, count=2, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=Console(file=io.StringIO())
+        sweep_id,
+        runner=fake_runner,
+        heartbeat=FAST_HEARTBEAT,
+        console=Console(file=io.StringIO()),
+        options=AgentOptions(count=2),
     )
     longest = max(SweepEngine.open(sweep_id, resolve_url(None)).observed_durations())
 

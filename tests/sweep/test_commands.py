@@ -11,6 +11,7 @@ from rich.console import Console
 
 from lexdpr.errors import ConfigError, LexDprError
 from lexdpr.sweep import commands
+from lexdpr.sweep.agent import AgentOptions
 from lexdpr.sweep.engine import SweepEngine, SweepNotFound
 from lexdpr.sweep.preset import PRESET_YAML
 from lexdpr.sweep.storage import StorageUnavailable, resolve_url
@@ -55,7 +56,11 @@ def test_create_run_status_best(write_sweep, fake_runner, project: Path) -> None
     assert f"created sweep {sweep_id}" in text_of(console)
 
     report = commands.agent(
-        config_path=path, count=3, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet()
+        config_path=path,
+        runner=fake_runner,
+        heartbeat=FAST_HEARTBEAT,
+        console=quiet(),
+        options=AgentOptions(count=3),
     )
     assert [state for _, state in report.trials] == ["complete"] * 3
     assert report.stopped_because == "ran 3 trials (--count)"
@@ -84,7 +89,9 @@ def test_each_trial_is_a_run_folder_with_the_sweep_id(write_sweep, fake_runner, 
     import json
 
     sweep_id = commands.create(write_sweep(BASIC_SWEEP), run_agent=False, console=quiet())
-    commands.agent(sweep_id, count=1, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet())
+    commands.agent(
+        sweep_id, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet(), options=AgentOptions(count=1)
+    )
     trial_dir = project / "checkpoint" / "sweeps" / sweep_id / "trial-0"
     (run,) = (trial_dir / "wandb").glob("run-*")
     assert json.loads((run / "wandb-metadata.json").read_text())["sweep_id"] == sweep_id
@@ -103,7 +110,7 @@ def test_an_agent_refuses_a_file_edited_after_creation(write_sweep, fake_runner)
     commands.create(path, run_agent=False, console=quiet())
     path.write_text(path.read_text().replace("max: 0.3", "max: 0.4"))
     with pytest.raises(ConfigError, match=r"differs from sweep .* \(parameters.trainer.temperature\)"):
-        commands.agent(config_path=path, count=1, runner=fake_runner, console=quiet())
+        commands.agent(config_path=path, runner=fake_runner, console=quiet(), options=AgentOptions(count=1))
 
 
 def test_user_errors_are_clear(write_sweep, project: Path) -> None:
@@ -113,7 +120,9 @@ def test_user_errors_are_clear(write_sweep, project: Path) -> None:
     with pytest.raises(ConfigError, match="has no sweep_id yet: create the sweep first"):
         commands.agent(config_path=path, console=quiet())
     with pytest.raises(ConfigError, match="time window '9'"):
-        commands.create(path, run_agent=False, time_window="9", console=quiet())
+        commands.create(
+            path, run_agent=False, console=quiet(), options=AgentOptions.from_flags(time_window="9")
+        )
     assert "sweep_id" not in path.read_text()  # nothing was created
     with pytest.raises(
         StorageUnavailable,
@@ -132,10 +141,9 @@ def test_time_window_exit_outside(write_sweep, fake_runner) -> None:
     console = quiet()
     report = commands.agent(
         sweep_id,
-        time_window="1-8",
-        exit_outside_window=True,
         runner=fake_runner,
         clock=lambda: datetime(2025, 1, 1, 12, 0),
         console=console,
+        options=AgentOptions.from_flags(time_window="1-8", exit_outside_window=True),
     )
     assert report.trials == [] and report.stopped_because == "outside the window 1-8"

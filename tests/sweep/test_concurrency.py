@@ -14,7 +14,7 @@ from lexdpr.sweep import commands
 from lexdpr.sweep.engine import SweepEngine
 from lexdpr.sweep.report import trial_rows
 from lexdpr.sweep.storage import Heartbeat
-from tests.sweep.conftest import BASIC_SWEEP, FAKE_TRAIN, agent_command, agent_env
+from tests.sweep.conftest import BASIC_SWEEP, FAKE_TRIAL, agent_command, agent_env
 
 #: Both agents stay alive here: a long grace keeps a loaded test machine from declaring one of them gone.
 PATIENT = Heartbeat(interval_s=1, grace_s=60)
@@ -33,7 +33,7 @@ def run_agents_together(sweep_id: str, storage: str, out_root: Path, counts: lis
     env = agent_env(FAKE_STEP_SECONDS="0.02")
     agents = [
         subprocess.Popen(
-            agent_command(sweep_id, storage, out_root, n, FAKE_TRAIN, PATIENT),
+            agent_command(sweep_id, storage, out_root, n, FAKE_TRIAL, PATIENT),
             env=env,
             stderr=subprocess.PIPE,
             text=True,

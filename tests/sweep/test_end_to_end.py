@@ -19,7 +19,7 @@ from rich.console import Console
 from lexdpr.sweep import commands
 from lexdpr.sweep.engine import SweepEngine
 from lexdpr.sweep.report import trial_rows
-from lexdpr.sweep.runner import DEFAULT_TRAIN_FUNCTION
+from lexdpr.sweep.runner import TRIAL_MODULE
 from lexdpr.sweep.storage import Heartbeat, resolve_url
 from tests.conftest_models import build_tiny_bert, make_dataset
 from tests.sweep.conftest import agent_command, agent_env
@@ -72,7 +72,7 @@ def test_three_trial_sweep_with_two_agents_one_killed(project: Path, monkeypatch
     env = agent_env(HF_HUB_OFFLINE="1", WANDB_MODE="disabled")
 
     def start_agent(count: int) -> subprocess.Popen:
-        command = agent_command(sweep_id, url, out_root, count, DEFAULT_TRAIN_FUNCTION, HEARTBEAT)
+        command = agent_command(sweep_id, url, out_root, count, TRIAL_MODULE, HEARTBEAT)
         return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
 
     doomed = start_agent(1)

@@ -12,11 +12,11 @@ import pytest
 from rich.console import Console
 
 from lexdpr.errors import LexDprError
-from lexdpr.sweep import commands
+from lexdpr.sweep import commands, run_trial
+from lexdpr.sweep.agent import AgentOptions
 from lexdpr.sweep.engine import SKIPPED_PREFIX, SweepEngine
 from lexdpr.sweep.pruning import TrialPruned
 from lexdpr.sweep.report import trial_rows
-from lexdpr.sweep.run_trial import NO_HOOK_NOTE, run
 from lexdpr.sweep.runner import TrialRequest
 from lexdpr.sweep.storage import resolve_url
 from lexdpr.training.config import TrainConfig, config_to_dict
@@ -42,7 +42,9 @@ def test_failed_trials_are_recorded_with_their_reason_and_the_sweep_continues(
     study = SweepEngine.open(sweep_id, resolve_url(None)).study
     for mode in ("explode", "oom", "crash", "nometric", "fake"):
         study.enqueue_trial({"model.bi_model": mode})
-    report = commands.agent(sweep_id, count=5, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet())
+    report = commands.agent(
+        sweep_id, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet(), options=AgentOptions(count=5)
+    )
     assert [state for _, state in report.trials] == ["failed"] * 4 + ["complete"]
 
     engine = SweepEngine.open(sweep_id, resolve_url(None))
@@ -76,7 +78,9 @@ def test_parameters_that_failed_twice_are_not_run_again(write_sweep, fake_runner
     study = SweepEngine.open(sweep_id, resolve_url(None)).study
     study.enqueue_trial({"model.bi_model": "explode"})
     study.enqueue_trial({"model.bi_model": "explode"})
-    commands.agent(sweep_id, count=2, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet())
+    commands.agent(
+        sweep_id, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet(), options=AgentOptions(count=2)
+    )
 
     engine = SweepEngine.open(sweep_id, resolve_url(None))
     engine.study.sampler = _Scripted("model.bi_model", ["explode", "explode", "explode", "fake"])
@@ -164,17 +168,10 @@ class _Result:
         ),
     ],
 )
-def test_outcomes(name, train, state, reason) -> None:
-    outcome = run(request(), train=train)
+def test_outcomes(name, train, state, reason, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_trial, "train", train)
+    outcome = run_trial.run(request())
     assert outcome.state == state
     assert (outcome.reason or None) == reason or (reason and outcome.reason.startswith(reason))
     if state == "complete":
         assert outcome.objective == 0.5 and outcome.best_checkpoint == "c"
-
-
-def test_a_trainer_without_the_hook_runs_unpruned_with_a_note() -> None:
-    def old_train(config, *, quiet=False, run_id=None):
-        return _Result({"eval/ndcg_at_10": 0.4})
-
-    outcome = run(request({"type": "median", "min_iter": 1, "n_startup_trials": 1}), train=old_train)
-    assert outcome.state == "complete" and outcome.notes == [NO_HOOK_NOTE]

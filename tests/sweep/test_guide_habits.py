@@ -15,8 +15,10 @@ from typer.testing import CliRunner
 from lexdpr.cli import app
 from lexdpr.errors import ConfigError
 from lexdpr.sweep import commands
+from lexdpr.sweep.agent import AgentOptions
 from lexdpr.sweep.preset import PRESET_YAML, preset_spec
 from lexdpr.sweep.sweep_file import load_sweep_file
+from lexdpr.sweep.time_window import TimeWindow
 from tests.sweep.conftest import BASIC_SWEEP, FAST_HEARTBEAT
 
 
@@ -28,7 +30,9 @@ def test_agent_without_a_sweep_reads_configs_sweep_yaml(write_sweep, fake_runner
     (project / "configs").mkdir()
     path = write_sweep(BASIC_SWEEP, "configs/sweep.yaml")
     sweep_id = commands.create(path, run_agent=False, console=quiet())
-    report = commands.agent(count=1, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet())
+    report = commands.agent(
+        runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet(), options=AgentOptions(count=1)
+    )
     assert [state for _, state in report.trials] == ["complete"]
     assert (project / "checkpoint" / "sweeps" / sweep_id / "trial-0").is_dir()
 
@@ -52,13 +56,12 @@ def test_the_windows_hours_are_those_of_the_time_zone(
     sweep_id = commands.create(write_sweep(BASIC_SWEEP), run_agent=False, console=quiet())
     report = commands.agent(
         sweep_id,
-        count=1,
-        time_window="1-8",
-        exit_outside_window=True,
-        time_zone=_zone_where_it_is(local_hour),
         runner=fake_runner,
         heartbeat=FAST_HEARTBEAT,
         console=quiet(),
+        options=AgentOptions.from_flags(
+            count=1, time_window="1-8", exit_outside_window=True, time_zone=_zone_where_it_is(local_hour)
+        ),
     )
     assert len(report.trials) == trials, report.stopped_because
     if not trials:
@@ -68,7 +71,9 @@ def test_the_windows_hours_are_those_of_the_time_zone(
 def test_an_unknown_time_zone_is_a_clear_error(write_sweep) -> None:
     sweep_id = commands.create(write_sweep(BASIC_SWEEP), run_agent=False, console=quiet())
     with pytest.raises(ConfigError, match="time zone 'Seoul' is unknown"):
-        commands.agent(sweep_id, time_window="1-8", time_zone="Seoul", console=quiet())
+        commands.agent(
+            sweep_id, console=quiet(), options=AgentOptions.from_flags(time_window="1-8", time_zone="Seoul")
+        )
 
 
 def test_the_cli_gives_the_local_agent_its_time_zone_and_short_options(
@@ -90,7 +95,9 @@ def test_the_cli_gives_the_local_agent_its_time_zone_and_short_options(
         ],
     )
     assert result.exit_code == 0, result.output
-    assert seen["time_zone"] == "Asia/Seoul" and seen["config_path"] == Path("configs/my_sweep.yaml")
+    options = seen["options"]
+    assert options.time_zone == "Asia/Seoul" and seen["config_path"] == Path("configs/my_sweep.yaml")
+    assert options.window == TimeWindow.parse("1-8")
 
     result = CliRunner().invoke(app, ["sweep", "preset", "-o", "configs/my_sweep.yaml", "--no-run"])
     assert result.exit_code == 0, result.output
@@ -113,7 +120,7 @@ def guide_data(project: Path) -> Path:
 def test_missing_input_files_stop_the_preset_before_the_sweep_is_created(project: Path) -> None:
     out = project / "configs" / "sweep.yaml"
     with pytest.raises(ConfigError) as caught:
-        commands.preset(out, count=1, console=quiet())
+        commands.preset(out, console=quiet(), options=AgentOptions(count=1))
     message = str(caught.value)
     assert "no trial was started" in message
     assert "data.pairs=data/processed/pairs_train.jsonl" in message
@@ -135,7 +142,7 @@ def test_the_preset_names_the_base_models_that_cannot_be_loaded_offline_before_a
 def test_the_preset_with_an_agent_stops_before_creating_the_sweep(project: Path, guide_data: Path) -> None:
     out = project / "configs" / "sweep.yaml"
     with pytest.raises(ConfigError) as caught:
-        commands.preset(out, count=1, console=quiet())
+        commands.preset(out, console=quiet(), options=AgentOptions(count=1))
     message = str(caught.value)
     assert "no trial was started" in message
     assert "ko-simcse, bge-m3-ko, multilingual-minilm" in message
@@ -149,7 +156,7 @@ def test_an_agent_of_an_existing_sweep_stops_before_its_first_trial(project: Pat
     out = project / "configs" / "sweep.yaml"
     sweep_id = commands.preset(out, run_agent=False, console=quiet())  # created: its agents may run elsewhere
     with pytest.raises(ConfigError, match=rf"no trial was started.*sweep {sweep_id} was created with them"):
-        commands.agent(count=1, console=quiet())
+        commands.agent(console=quiet(), options=AgentOptions(count=1))
     assert not (project / "checkpoint").exists()
 
 

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from lexdpr.sweep import commands
+from lexdpr.sweep.agent import AgentOptions
 from lexdpr.sweep.engine import SweepEngine
 from lexdpr.sweep.pruning import REPORTED_STEPS_ATTR, EvaluationReporter, TrialPruned, build_pruner
 from lexdpr.sweep.report import trial_rows
@@ -89,7 +90,11 @@ def test_a_bad_trial_is_stopped_early_from_its_trial_process(write_sweep, fake_r
     study.enqueue_trial({"trainer.lr": 1e-5})  # good: completes, and sets the median
     study.enqueue_trial({"trainer.lr": 1e-7})  # bad: below the median at its first evaluation
     report = commands.agent(
-        sweep_id, count=2, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=Console(file=io.StringIO())
+        sweep_id,
+        runner=fake_runner,
+        heartbeat=FAST_HEARTBEAT,
+        console=Console(file=io.StringIO()),
+        options=AgentOptions(count=2),
     )
     assert [state for _, state in report.trials] == ["complete", "pruned"]
 
@@ -112,6 +117,10 @@ def test_a_hyperband_bayes_sweep_runs(write_sweep, fake_runner) -> None:
     )
     sweep_id = commands.create(write_sweep(text), run_agent=False, console=Console(file=io.StringIO()))
     report = commands.agent(
-        sweep_id, count=3, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=Console(file=io.StringIO())
+        sweep_id,
+        runner=fake_runner,
+        heartbeat=FAST_HEARTBEAT,
+        console=Console(file=io.StringIO()),
+        options=AgentOptions(count=3),
     )
     assert len(report.trials) == 3 and {state for _, state in report.trials} <= {"complete", "pruned"}

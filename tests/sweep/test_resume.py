@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from lexdpr.sweep import commands
+from lexdpr.sweep.agent import AgentOptions
 from lexdpr.sweep.engine import SweepEngine
 from lexdpr.sweep.report import NO_HEARTBEAT_REASON, trial_rows
 from lexdpr.sweep.storage import resolve_url
@@ -63,7 +64,9 @@ def test_killed_agent_trial_is_marked_interrupted_and_resumed_from_its_checkpoin
     assert 2 <= checkpoint_steps[-1] < 12
 
     time.sleep(FAST_HEARTBEAT.grace_s + 1.5)  # the killed agent's heartbeat goes stale
-    report = commands.agent(sweep_id, count=1, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet())
+    report = commands.agent(
+        sweep_id, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet(), options=AgentOptions(count=1)
+    )
     assert report.trials == [(1, "complete")]
 
     engine = SweepEngine.open(sweep_id, resolve_url(None))
@@ -89,7 +92,9 @@ def test_sigterm_hands_the_trial_on_at_once(write_sweep, fake_runner, project):
     assert first.reason.startswith("interrupted: the agent was stopped (SIGTERM); SIGTERM received: saved")
     assert (queued.state, queued.resumes) == ("queued", 0)  # no need to wait for a heartbeat to go stale
 
-    report = commands.agent(sweep_id, count=1, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet())
+    report = commands.agent(
+        sweep_id, runner=fake_runner, heartbeat=FAST_HEARTBEAT, console=quiet(), options=AgentOptions(count=1)
+    )
     assert report.trials == [(1, "complete")]
     resumed = SweepEngine.open(sweep_id, resolve_url(None)).trials()[1]
     assert resumed.user_attrs["out_dir"] == str(trial_dir)

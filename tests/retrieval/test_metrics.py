@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from lexdpr.evaluation.metrics import (
+from lexdpr.retrieval.metrics import (
     compute_retrieval_metrics,
     eval_fingerprint,
     mrr_at_k,

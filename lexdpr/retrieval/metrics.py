@@ -1,7 +1,9 @@
 """Retrieval metrics with binary relevance, and the fingerprint that says which runs are comparable.
 
 These are the `eval/*` numbers of docs/design.md, 'Metrics', for every retriever (BM25 baseline, the trained
-bi-encoder, sweep trials), so they live apart from any retriever and take plain rankings of passage ids.
+bi-encoder, sweep trials), so they take plain rankings of passage ids and depend on nothing else. They sit here,
+below both training (which scores its checkpoints with them) and `lexdpr.evaluation` (which evaluates trained
+models and so imports training), so neither package has to import the other to use them.
 
 Conventions, chosen to agree with ranx (the tests check it) and with the usual IR definitions:
 - relevance is binary: a passage is relevant iff its id is in the query's positive set;

