@@ -3,21 +3,23 @@
 It ranks the whole corpus for every eval query, like the bi-encoder evaluation does, and records the same
 metric names and fingerprint, so its numbers sit in the same tables as the trained runs'. With `workers` > 1
 the queries are scored in forked processes sharing the index; the metrics do not depend on the worker count.
+Hybrid retrieval (`lexdpr.evaluation.hybrid`) ranks with the same index and settings (`bm25_settings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
 from typing import Any
 
-from lexdpr.evaluation.metrics import (
+from lexdpr.retrieval.bm25_index import DEFAULT_B, DEFAULT_K1, DEFAULT_METHOD, BM25Index, Tokenizer
+from lexdpr.retrieval.korean_tokenizer import CONTENT_TAGS, KoreanTokenizer
+from lexdpr.retrieval.metrics import (
     DEFAULT_K_VALUES,
     MRR_CUTOFF,
     compute_retrieval_metrics,
     eval_fingerprint,
 )
-from lexdpr.retrieval.bm25_index import BM25Index, Tokenizer
-from lexdpr.retrieval.korean_tokenizer import KoreanTokenizer
 
 
 def evaluate_bm25(
@@ -34,13 +36,11 @@ def evaluate_bm25(
     when a query id occurs twice with different texts or positives: which one was meant is unknowable.
     """
     k_values = tuple(k_values)
-    if tokenizer is None:
-        tokenizer = KoreanTokenizer()
-    queries = _unique_queries(pairs)
-    index = BM25Index.build([p["id"] for p in corpus], [p["text"] for p in corpus], tokenizer)
+    queries = unique_queries(pairs)
+    index = build_bm25_index([p["id"] for p in corpus], [p["text"] for p in corpus], tokenizer)
     depth = min(max((*k_values, MRR_CUTOFF)), len(index))
     query_ids = list(queries)
-    hits = index.search_tokens(index.tokenize([queries[qid][0] for qid in query_ids]), depth, workers)
+    hits = rank_bm25(index, [queries[qid][0] for qid in query_ids], depth, workers)
     rankings = {qid: [pid for pid, _ in ranked] for qid, ranked in zip(query_ids, hits, strict=True)}
     relevant = {qid: queries[qid][1] for qid in query_ids}
     result: dict[str, float | str] = dict(compute_retrieval_metrics(rankings, relevant, k_values))
@@ -48,7 +48,43 @@ def evaluate_bm25(
     return result
 
 
-def _unique_queries(pairs: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, frozenset[str]]]:
+def build_bm25_index(
+    ids: Sequence[str], texts: Sequence[str], tokenizer: Tokenizer | None = None
+) -> BM25Index:
+    """The evaluation's BM25 index (default settings); a `KoreanTokenizer` on all cores when none is given."""
+    return BM25Index.build(ids, texts, tokenizer if tokenizer is not None else KoreanTokenizer())
+
+
+def rank_bm25(
+    index: BM25Index, texts: Sequence[str], depth: int, workers: int = 1
+) -> list[list[tuple[str, float]]]:
+    """Per query text, its best `min(depth, len(index))` (passage id, BM25 score), best first, ties by id.
+
+    Passages that share no term with the query fill the list with score 0, as `BM25Index.search` does; the
+    metrics count them (a retriever must return something), fusion drops them (they are no match at all).
+    """
+    return index.search_tokens(index.tokenize(list(texts)), min(depth, len(index)), workers)
+
+
+def bm25_settings() -> dict[str, Any]:
+    """What a system outside lexdpr needs to rebuild this BM25: tokenizer, analyser version, parameters."""
+    try:
+        kiwi_version = metadata.version("kiwipiepy")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a dependency of the package
+        kiwi_version = None
+    return {
+        "tokenizer": "lexdpr.retrieval.korean_tokenizer.KoreanTokenizer",
+        "analyzer": "kiwipiepy",
+        "analyzer_version": kiwi_version,
+        "content_tags": sorted(CONTENT_TAGS),
+        "lowercase": True,
+        "method": DEFAULT_METHOD,
+        "k1": DEFAULT_K1,
+        "b": DEFAULT_B,
+    }
+
+
+def unique_queries(pairs: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, frozenset[str]]]:
     """query_id -> (text, positive ids); a repeated identical pair is harmless, a conflicting one is not."""
     queries: dict[str, tuple[str, frozenset[str]]] = {}
     for pair in pairs:

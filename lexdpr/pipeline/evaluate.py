@@ -1,51 +1,95 @@
-"""The pipeline's evaluate stage: the trained model against both baselines on the fixed test set.
+"""The pipeline's evaluate stage: the trained model against both baselines and its BM25 hybrid, on the test set.
 
     python -m lexdpr.pipeline.evaluate --model OUT_DIR --zero-shot BASE_MODEL --pairs pairs_test.jsonl \
-        --corpus merged_corpus.jsonl --run-dir WANDB --report DIR --metrics FILE [--executor-input JSON]
+        --corpus merged_corpus.jsonl [--valid-pairs pairs_train_valid.jsonl] --run-dir WANDB --report DIR \
+        --metrics FILE [--executor-input JSON]
 
-Three runs of `lex-dpr eval` (the same code path as the command, called in this process so the corpus
-tokenizer and Kiwi load once): the trained model (its best checkpoint), the untrained base model
-(zero-shot) and BM25. Their `eval/fingerprint`s must agree — the three numbers are comparable only on the
-same pairs and corpus (docs/design.md, 'Metrics'). The training run's verdict comes from `lexdpr.runs`
-(the guide's success criteria on its history). Written:
+The evaluation functions of `lex-dpr eval` are called directly (`lexdpr.evaluation.hybrid`), so the corpus is
+read and BM25-indexed once and each model encodes it once: the trained model (its best checkpoint), BM25,
+their fusion — chosen on `--valid-pairs` by nDCG@10, RRF without them — and the untrained base model
+(zero-shot). All four are scored on the same pairs and corpus, one `eval/fingerprint` (docs/design.md,
+'Metrics'). The training run's verdict comes from `lexdpr.runs` (the guide's success criteria on its
+history). Written:
 
-- `--report`: `model.json`, `zero_shot.json`, `bm25.json` (as `lex-dpr eval --out` writes them) and
-  `summary.json` (all three, the comparison, the verdict, the fingerprint);
+- `--report`: `model.json`, `zero_shot.json`, `bm25.json` (each as `lex-dpr eval --out` writes it),
+  `hybrid.json` (as `lex-dpr eval --hybrid --out` writes it: the trained model's `eval/*`, `bm25/*`,
+  `hybrid/*` and the fusion record, which the export stage ships as `lexdpr_fusion.json`) and `summary.json`
+  (all four side by side, the comparison, the fusion, the verdict, the fingerprint);
 - `--metrics`: the trained model's test metrics, the KFP `Metrics` artifact's file;
 - with `--executor-input` (KFP's `{{$}}`): the same numbers as the Metrics artifact's metadata, which is
   what the KFP UI shows as the run's metrics.
 
-The stage fails on an evaluation error or a fingerprint mismatch, not on a poor verdict: the verdict is
-reported (summary, exit summary of `lex-dpr pipeline run`) and the model is still exported.
+In the pipeline the trained model has seen the validation pairs (train-best trains on train + valid), so its
+dense scores there are optimistic and the choice leans towards the dense side; the test numbers stay honest,
+as the test set chooses nothing. The stage fails on an evaluation error or a fingerprint mismatch, not on a
+poor verdict: the verdict is reported (summary, exit summary of `lex-dpr pipeline run`) and the model is
+still exported.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from lexdpr import storage
 from lexdpr.errors import InputError, LexDprError
+from lexdpr.retrieval.metrics import DEFAULT_K_VALUES
 from lexdpr.stage_cli import run_main, stderr_console
 
 FINGERPRINT = "eval/fingerprint"
 OBJECTIVE = "eval/ndcg_at_10"
-MODELS = ("model", "zero_shot", "bm25")
+MODELS = ("model", "zero_shot", "bm25", "hybrid")
+BASELINES = ("model", "zero_shot", "bm25")  # always evaluated; hybrid joins them when present
+HEADINGS = {"model": "model", "zero_shot": "zero-shot", "bm25": "BM25", "hybrid": "hybrid"}
 
 
-def evaluate_one(name: str, flags: list[str], pairs: str, corpus: str, report: str) -> dict[str, Any]:
-    """Run `lex-dpr eval FLAGS --pairs … --corpus … --out REPORT/NAME.json` and return its metrics."""
-    from lexdpr.evaluation import eval_cli
+def evaluate_all(
+    model: str,
+    zero_shot: str,
+    pairs: str,
+    corpus: str,
+    valid_pairs: str | None = None,
+    k_values: Iterable[int] = DEFAULT_K_VALUES,
+    *,
+    workers: int = 1,
+    cache_dir: str | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(metrics of model / zero_shot / bm25 / hybrid, each `eval/*` + fingerprint; the `--hybrid` JSON).
 
-    out = storage.join(report, f"{name}.json")
-    code = eval_cli.main([*flags, "--pairs", pairs, "--corpus", corpus, "--out", out, "--quiet"])
-    if code != 0:
-        raise LexDprError(f"evaluating {name} failed (lex-dpr eval {' '.join(flags)} exited {code})")
-    return json.loads(storage.read_text(out))
+    One corpus read, one BM25 index (ranking test and valid), one corpus encoding per model; the fusion is
+    chosen on `valid_pairs` only (`lexdpr.evaluation.hybrid.hybrid_result`).
+    """
+    from lexdpr.evaluation.hybrid import (
+        HybridSettings,
+        bm25_rankings,
+        dense_rankings,
+        hybrid_result,
+        model_identity,
+        read_inputs,
+        retrieval_metrics,
+        with_depth_for,
+    )
+
+    k_values = tuple(k_values)
+    settings = with_depth_for(HybridSettings(), k_values)
+    inputs = read_inputs(pairs, corpus, valid_pairs)
+    lexical = bm25_rankings(inputs, settings.depth, workers)
+    dense = dense_rankings(model, inputs, inputs.query_sets(), settings.depth, cache_dir=cache_dir)
+    hybrid = hybrid_result(inputs, dense, lexical, settings, k_values, model_identity(model))
+    (zero,) = dense_rankings(zero_shot, inputs, [inputs.test], settings.depth, cache_dir=cache_dir)
+    fingerprint = {FINGERPRINT: inputs.test.fingerprint}
+    results: dict[str, dict[str, Any]] = {
+        "model": {**hybrid.dense, **fingerprint},
+        "zero_shot": {**retrieval_metrics(zero, inputs.test, k_values), **fingerprint},
+        "bm25": {**hybrid.bm25, **fingerprint},
+        "hybrid": {**hybrid.hybrid, **fingerprint},
+    }
+    return results, hybrid.to_json()
 
 
 def run_verdict(model_dir: str, run_dir: str) -> dict[str, Any]:
@@ -68,21 +112,31 @@ def run_verdict(model_dir: str, run_dir: str) -> dict[str, Any]:
     }
 
 
-def summarize(results: Mapping[str, Mapping[str, Any]], verdict: Mapping[str, Any]) -> dict[str, Any]:
-    """All three evaluations side by side; refuses results from different test sets."""
-    prints = {name: results[name].get(FINGERPRINT) for name in MODELS}
+def summarize(
+    results: Mapping[str, Mapping[str, Any]],
+    verdict: Mapping[str, Any],
+    fusion: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """All evaluations side by side (hybrid when present); refuses results from different test sets."""
+    names = [name for name in MODELS if name in results or name in BASELINES]
+    prints = {name: results[name].get(FINGERPRINT) for name in names}
     if len(set(prints.values())) != 1:
         listing = ", ".join(f"{k}={v}" for k, v in prints.items())
         raise LexDprError(f"the evaluations used different pairs or corpora ({FINGERPRINT}: {listing})")
     model = results["model"]
-    return {
+    summary: dict[str, Any] = {
         FINGERPRINT: prints["model"],
         "objective": OBJECTIVE,
-        "models": {name: dict(results[name]) for name in MODELS},
+        "models": {name: dict(results[name]) for name in names},
         "beats_bm25": _number(model, OBJECTIVE) > _number(results["bm25"], OBJECTIVE),
         "beats_zero_shot": _number(model, OBJECTIVE) > _number(results["zero_shot"], OBJECTIVE),
-        "verdict": dict(verdict),
     }
+    if "hybrid" in results:
+        summary["hybrid_beats_model"] = _number(results["hybrid"], OBJECTIVE) > _number(model, OBJECTIVE)
+    if fusion is not None:
+        summary["fusion"] = dict(fusion)
+    summary["verdict"] = dict(verdict)
+    return summary
 
 
 def _number(metrics: Mapping[str, Any], key: str) -> float:
@@ -93,9 +147,10 @@ def _number(metrics: Mapping[str, Any], key: str) -> float:
 
 
 def kfp_metadata(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat numbers for the KFP Metrics artifact: the model's eval/*, then the baselines' with a prefix."""
+    """Flat numbers for the KFP Metrics artifact: the model's eval/*, then the others' with a prefix."""
     out: dict[str, Any] = {}
-    for name, prefix in (("model", ""), ("zero_shot", "zero_shot/"), ("bm25", "bm25/")):
+    for name in summary["models"]:
+        prefix = "" if name == "model" else f"{name}/"
         for key, value in summary["models"][name].items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 out[prefix + key] = value
@@ -126,29 +181,36 @@ def write_executor_output(executor_input: str, output: str, metadata: Mapping[st
 
 
 def _body(args: argparse.Namespace) -> int:
-    results = {
-        "model": evaluate_one("model", ["--model", args.model], args.pairs, args.corpus, args.report),
-        "zero_shot": evaluate_one(
-            "zero_shot", ["--model", args.zero_shot], args.pairs, args.corpus, args.report
-        ),
-        "bm25": evaluate_one("bm25", ["--bm25"], args.pairs, args.corpus, args.report),
-    }
-    summary = summarize(results, run_verdict(args.model, args.run_dir))
-    storage.write_text(
-        storage.join(args.report, "summary.json"), json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    results, hybrid = evaluate_all(
+        args.model,
+        args.zero_shot,
+        args.pairs,
+        args.corpus,
+        args.valid_pairs or None,
+        workers=os.cpu_count() or 1,
     )
-    storage.write_text(args.metrics, json.dumps(results["model"], ensure_ascii=False, indent=2) + "\n")
+    summary = summarize(results, run_verdict(args.model, args.run_dir), hybrid["fusion"])
+    for name in BASELINES:
+        _write_json(storage.join(args.report, f"{name}.json"), results[name])
+    _write_json(storage.join(args.report, "hybrid.json"), hybrid)
+    _write_json(storage.join(args.report, "summary.json"), summary)
+    _write_json(args.metrics, results["model"])
     if args.executor_input:
         write_executor_output(args.executor_input, "metrics", kfp_metadata(summary))
     verdict = "passed" if summary["verdict"]["passed"] else "failed"
+    scores = ", ".join(f"{HEADINGS[n]} {_number(results[n], OBJECTIVE):.4f}" for n in summary["models"])
     stderr_console().print(
-        f"{OBJECTIVE}: model {_number(results['model'], OBJECTIVE):.4f}, zero-shot "
-        f"{_number(results['zero_shot'], OBJECTIVE):.4f}, BM25 {_number(results['bm25'], OBJECTIVE):.4f}; "
+        f"{OBJECTIVE}: {scores} (fusion {hybrid['hybrid/fusion']}, chosen on "
+        f"{'valid' if hybrid['fusion']['chosen_on'] == 'valid' else 'nothing: the default'}); "
         f"run verdict: {verdict}",
         markup=False,
         highlight=False,
     )
     return 0
+
+
+def _write_json(uri: str, data: Mapping[str, Any]) -> None:
+    storage.write_text(uri, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--zero-shot", required=True, help="the base model, evaluated untrained")
     parser.add_argument("--pairs", required=True, help="the test pairs (path or s3:// URI)")
     parser.add_argument("--corpus", required=True, help="the merged corpus (path or s3:// URI)")
+    parser.add_argument(
+        "--valid-pairs",
+        default="",
+        help="pairs to choose the BM25 fusion on (path or s3:// URI); without them: RRF",
+    )
     parser.add_argument("--run-dir", required=True, help="the folder with the training's run folder")
     parser.add_argument("--report", required=True, help="folder (or s3:// prefix) for the JSON results")
     parser.add_argument("--metrics", required=True, help="file for the trained model's metrics (KFP Metrics)")

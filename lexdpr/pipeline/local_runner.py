@@ -367,6 +367,9 @@ SUMMARY_METRICS = (
 )
 
 
+SUMMARY_COLUMNS = {"model": "fine-tuned", "zero_shot": "zero-shot", "bm25": "BM25", "hybrid": "hybrid"}
+
+
 def print_summary(result: PipelineResult, console: Console, say: Callable[[str], None] | None = None) -> None:
     """Test metrics against BM25 and zero-shot, the best parameters, the verdict and where the model is."""
     from rich.table import Table
@@ -379,15 +382,20 @@ def print_summary(result: PipelineResult, console: Console, say: Callable[[str],
     summary = result.summary
     if summary:
         models = summary["models"]
+        columns = [name for name in SUMMARY_COLUMNS if name in models]  # hybrid: from this version on
         table = Table(title=f"test set ({summary.get('eval/fingerprint')})", title_justify="left")
         table.add_column("metric")
-        for heading in ("fine-tuned", "zero-shot", "BM25"):
-            table.add_column(heading, justify="right")
+        for name in columns:
+            table.add_column(SUMMARY_COLUMNS[name], justify="right")
         for metric in SUMMARY_METRICS:
-            row = [models[name].get(metric) for name in ("model", "zero_shot", "bm25")]
+            row = [models[name].get(metric) for name in columns]
             if all(isinstance(v, int | float) for v in row):
                 table.add_row(metric, *(f"{v:.4f}" for v in row))
         console.print(table)
+        fusion = summary.get("fusion") or {}
+        if fusion:
+            how = "chosen on valid" if fusion.get("chosen_on") == "valid" else "default: no valid pairs"
+            console.print(f"hybrid = fine-tuned + BM25, fused by {fusion.get('label')} ({how})", markup=False)
         verdict = summary.get("verdict") or {}
         failed = [o["rule"] for o in verdict.get("outcomes", []) if o.get("status") == "fail"]
         console.print(

@@ -51,6 +51,14 @@ class Param:
     content: bool = False
     #: On KFP the value is this constant, not a pipeline parameter (e.g. the workspace is the PVC mount).
     kfp_constant: Any = None
+    #: The default of `lex-dpr pipeline run --local` where one machine needs another than a cluster (a
+    #: demo-sized sweep, data in the current folder); None = `default`.
+    local_default: Any = None
+
+    @property
+    def local_value(self) -> Any:
+        """What `lex-dpr pipeline run --local` uses when its flag is not given."""
+        return self.default if self.local_default is None else self.local_default
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,7 @@ PARAMS: dict[str, Param] = {
             "s3://lexdpr/raw",
             "folder or s3:// prefix with laws/, admin_rules/ and precedents/ (law.go.kr JSON)",
             content=True,
+            local_default="data",
         ),
         Param("hn_per_q", int, 32, "BM25 hard negatives per query (pairs stage)"),
         Param(
@@ -151,9 +160,10 @@ PARAMS: dict[str, Param] = {
             "/app/configs/sweep-demo.yaml",
             "sweep file (docs/sweeps.md), a path in the image or an s3:// URI",
             content=True,
+            local_default="configs/sweep-demo.yaml",
         ),
-        Param("trial_budget", int, 20, "how many trials the sweep runs"),
-        Param("parallelism", int, 2, "how many trials run at once"),
+        Param("trial_budget", int, 20, "how many trials the sweep runs", local_default=2),
+        Param("parallelism", int, 2, "how many trials run at once", local_default=1),
         Param(
             "base_model", str, "multilingual-e5-small", "base model alias, folder or hub id (docs/models.md)"
         ),
@@ -285,13 +295,15 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="evaluate",
-        help="Test-split metrics of the trained model, the zero-shot base model and BM25; fingerprint; verdict.",
+        help="Test-split metrics of the trained model, the zero-shot base model, BM25 and the hybrid "
+             "(fusion chosen on valid); fingerprint; verdict.",
         argv=(
             "python", "-m", "lexdpr.pipeline.evaluate",
             "--model", "{checkpoints}",
             "--zero-shot", "{base_model}",
             "--pairs", "{pairs}/pairs_test.jsonl",
             "--corpus", "{corpus}/merged_corpus.jsonl",
+            "--valid-pairs", "{pairs}/pairs_train_valid.jsonl",
             "--run-dir", "{workspace}/wandb",
             "--report", "{report}",
             "--metrics", "{metrics}",
@@ -299,19 +311,22 @@ STAGES: tuple[Stage, ...] = (
         ),
         inputs=(Input("checkpoints", local=True), Input("pairs"), Input("corpus")),
         outputs=(
-            Output("report", "Artifact", "metrics of each model, the run verdict and the summary (JSON)",
-                   files=("model.json", "zero_shot.json", "bm25.json", "summary.json")),
+            Output("report", "Artifact", "metrics of each model, the hybrid and its fusion, the run verdict and "
+                   "the summary (JSON)",
+                   files=("model.json", "zero_shot.json", "bm25.json", "hybrid.json", "summary.json")),
             Output("metrics", "Metrics", "test metrics of the trained model (KFP Metrics)", folder=False),
         ),
         workspace=True,
     ),
     Stage(
         name="export",
-        help="Merge the LoRA adapter into the base model: a plain sentence-transformers folder.",
-        argv=("lex-dpr", "export", "--model", "{checkpoints}", "--out", "{model}"),
-        inputs=(Input("checkpoints", local=True),),
-        outputs=(Output("model", "Model", "the merged model (sentence-transformers folder)", local=True),),
-        after=("evaluate",),
+        help="Merge the LoRA adapter into the base model: a plain sentence-transformers folder, with the BM25 "
+             "fusion chosen by evaluate.",
+        argv=("lex-dpr", "export", "--model", "{checkpoints}", "--out", "{model}",
+              "--fusion", "{report}/hybrid.json"),
+        inputs=(Input("checkpoints", local=True), Input("report")),
+        outputs=(Output("model", "Model", "the merged model (sentence-transformers folder, lexdpr_fusion.json)",
+                        local=True),),
     ),
 )
 # fmt: on

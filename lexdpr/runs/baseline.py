@@ -4,6 +4,11 @@ The file is the flat metrics JSON `lex-dpr eval --out` writes (`{"eval/ndcg_at_1
 "eval/fingerprint": "…"}`); a nested `{"eval": {…}}` form is read too. A baseline only means something on
 the test set it was computed on, so it carries its fingerprint and `require_same_test_set` refuses a run
 evaluated on other pairs or another corpus.
+
+The `--out` file of `lex-dpr eval --hybrid` (or the pipeline's `report/hybrid.json`) holds three retrievers:
+`eval/*` is the dense model's, `bm25/*` BM25's, `hybrid/*` their fusion's. Its BM25 numbers are the
+baseline (under `eval/*` names, so every rule and chart reads them as it reads a plain BM25 file), and the
+other two are kept in `others` for `runs compare` to show side by side.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lexdpr.errors import InputError, StorageError
@@ -27,6 +32,8 @@ class Baseline:
     metrics: Mapping[str, float]
     fingerprint: str | None
     source: str
+    #: Other retrievers the same file scored on the same test set (column header -> `eval/*` metrics).
+    others: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def load_baseline(uri: str, name: str = "BM25") -> Baseline:
@@ -48,7 +55,21 @@ def load_baseline(uri: str, name: str = "BM25") -> Baseline:
     if not any(k.startswith("eval/") for k in metrics):
         raise InputError(uri, "no eval/* metrics in it (expected the output of `lex-dpr eval --out`)")
     fingerprint = flat.get(FINGERPRINT)
-    return Baseline(name, metrics, fingerprint if isinstance(fingerprint, str) else None, uri)
+    others: dict[str, dict[str, float]] = {}
+    if any(k.startswith("bm25/") for k in metrics):  # `lex-dpr eval --hybrid`: dense, BM25 and hybrid
+        dense = _group(metrics, "eval")
+        model = str(flat.get("fusion/dense/checkpoint") or flat.get("fusion/dense/model") or "")
+        model = model.rstrip("/").rsplit("/", 1)[-1]
+        others[f"dense ({model})" if model else "dense"] = dense
+        label = flat.get("hybrid/fusion")
+        others[f"hybrid ({label})" if isinstance(label, str) else "hybrid"] = _group(metrics, "hybrid")
+        metrics = _group(metrics, "bm25")
+    return Baseline(name, metrics, fingerprint if isinstance(fingerprint, str) else None, uri, others)
+
+
+def _group(metrics: Mapping[str, float], group: str) -> dict[str, float]:
+    """One retriever's metrics of a `--hybrid` file, under the `eval/*` names runs use."""
+    return {f"eval/{k.split('/', 1)[1]}": v for k, v in metrics.items() if k.startswith(f"{group}/")}
 
 
 def require_same_test_set(runs: Iterable[Run], baseline: Baseline) -> None:

@@ -4,7 +4,8 @@ Only runs evaluated on the same test set are comparable (same `eval/fingerprint`
 fingerprints are refused with the groups spelled out instead of producing a table that ranks numbers
 from different tests. Each run's column holds the values at its best step by the objective (the
 checkpoint the trainer keeps), the step-0 (untrained) values form a column per distinct base model, and
-a baseline (BM25) a column of its own.
+a baseline (BM25) a column of its own. A baseline file of `lex-dpr eval --hybrid` also brings the dense
+model it evaluated and the BM25 hybrid as columns, so dense, BM25 and hybrid stand side by side.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ def compare_runs(
                 baseline.name, {m: v for m, v in baseline.metrics.items() if m in metrics}, None, "baseline"
             )
         )
+        for header, values in baseline.others.items():
+            columns.append(
+                Column(header, {m: v for m, v in values.items() if m in metrics}, None, "baseline")
+            )
     for run in runs:
         step = best_step(run.history, objective)
         values = values_at(run.history, step, metrics) if step is not None else {}

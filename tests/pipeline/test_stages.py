@@ -111,7 +111,7 @@ def test_each_command_parses_with_the_parser_it_reaches(s: Stage, monkeypatch: p
         assert set(keys) <= set(config.all_dotted_keys())
     elif argv[:2] == ["lex-dpr", "export"]:
         call = _invoke(argv, monkeypatch, "lexdpr.training.export", "export_merged")
-        assert call["args"] == ("/in/checkpoints", "/out/model")
+        assert call["args"] == ("/in/checkpoints", "/out/model", "/in/report/hybrid.json")
     elif argv[:3] == ["python", "-m", "lexdpr.pipeline.tune"]:
         from lexdpr.pipeline import tune
 

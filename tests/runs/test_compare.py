@@ -84,3 +84,42 @@ def test_baseline_files_are_read_flat_or_nested_and_checked(tmp_path: Path) -> N
         load_baseline(str(bad))
     with pytest.raises(InputError, match="no eval/\\* metrics"):
         load_baseline(str(empty))
+
+
+def _hybrid_file(path: Path) -> Path:
+    """An `lex-dpr eval --hybrid --out` file, made by the evaluation code from hand-made rankings."""
+    import json
+
+    from lexdpr.evaluation.hybrid import EvalInputs, HybridSettings, QuerySet, hybrid_result
+
+    relevant = {"q1": frozenset({"A"}), "q2": frozenset({"B"})}
+    test = QuerySet("test.jsonl", ["q1", "q2"], ["t1", "t2"], relevant, "fp-test")
+    dense = {"q1": [("A", 0.9), ("B", 0.5)], "q2": [("A", 0.9), ("B", 0.5)]}  # q1 right, q2 second
+    bm25 = {"q1": [("B", 3.0), ("A", 1.0)], "q2": [("B", 3.0)]}  # q1 second, q2 right
+    result = hybrid_result(
+        EvalInputs("c", [], [], test), [dense], [bm25], HybridSettings(), (1, 10), {"model": "out/run1"}
+    )
+    path.write_text(json.dumps(result.to_json()), encoding="utf-8")
+    return path
+
+
+def test_a_hybrid_evaluation_puts_dense_bm25_and_hybrid_side_by_side(root: Path, tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from lexdpr.runs.tables import comparison_table
+
+    baseline = load_baseline(str(_hybrid_file(tmp_path / "hybrid.json")))
+    # the baseline proper is BM25's numbers, under the eval/* names every rule and chart reads
+    assert baseline.metrics["eval/ndcg_at_1"] == 0.5 and "bm25/ndcg_at_1" not in baseline.metrics
+    assert list(baseline.others) == ["dense (run1)", "hybrid (rrf(k=60))"]
+    table = compare_runs(select_runs(root, ["simcse01"]), baseline=baseline)
+    headers = [c.header for c in table.columns]
+    assert headers == ["step 0 (ko-simcse)", "BM25", "dense (run1)", "hybrid (rrf(k=60))", "simcse01"]
+    by_header = {c.header: c for c in table.columns}
+    assert by_header["dense (run1)"].values["eval/recall_at_10"] == 1.0
+    assert by_header["hybrid (rrf(k=60))"].kind == "baseline"  # never the "best run" of a row
+    assert table.best_header("eval/ndcg_at_10") == "simcse01"
+    console = Console(width=200, record=True)
+    console.print(comparison_table(table))
+    text = console.export_text()  # export_text clears the record
+    assert "hybrid (rrf(k=60))" in text and "dense (run1)" in text

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lexdpr.errors import InputError
-from lexdpr.evaluation.metrics import eval_fingerprint
+from lexdpr.retrieval.metrics import eval_fingerprint
 from lexdpr.training.bi_encoder import BiEncoder, EncoderSettings, LoraSettings
 from lexdpr.training.encode import encode_texts
 from lexdpr.training.evaluate import evaluate_model, search, validation_loss
