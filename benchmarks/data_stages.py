@@ -1,4 +1,4 @@
-"""Wall time of the three data stages on the real law.go.kr data (issue target: ≤ 30 s on 2 cores).
+"""Wall time of the three data stages on the real law.go.kr data (target: ≤ 30 s on 2 cores).
 
     .venv/bin/python benchmarks/data_stages.py [--data ../shared/data/lawgo] [--hn-per-q 32] [--workers 2]
 
@@ -13,9 +13,15 @@ corpus of about `--million` passages made by replicating the laws of both folder
 names (text unchanged; they are distractors no precedent cites), with the same precedents. Per stage it
 prints wall time, CPU time (user + sys of the stage and its worker processes, from `os.wait4`), the peak
 RSS of the largest single process (`ru_maxrss`) and the peak summed RSS of the whole process tree (sampled
-from /proc every 0.1 s; shared copy-on-write pages count once per process, so this is an upper bound), and
+from /proc every 0.1 s; shared copy-on-write pages count once per process, so this is an upper bound), the
+peak summed PSS of the tree (shared pages split between their sharers: what the tree really holds), and
 the cost per passage (passages, corpus stages) or per precedent (pairs, BM25 evaluation) in milliseconds
-of wall and CPU time. `--sizes` picks which sizes run (e.g. `--sizes lawgo,xl`).
+of wall and CPU time. `--sizes` picks which sizes run (e.g. `--sizes lawgo,xl`); `--million` sets the size
+of the replicated corpus (run a smaller one, e.g. `--million 300000`, when time is short).
+
+Targets (docs/scale.md): lawgo + lawgo-xl through the three stages in ≤ 90 s and ≤ 4 GiB on 2 cores, cost per
+item growing no worse than n log n, the replicated million within 24 GiB. The load average is printed before
+and after each size: on a machine shared with other work, wall times are only as good as it is idle.
 """
 
 from __future__ import annotations
@@ -56,6 +62,11 @@ def main() -> None:
     parser.add_argument("--xl", default=str(REPO.parent / "shared" / "data" / "lawgo-xl"))
     parser.add_argument("--million", type=int, default=1_000_000, help="passages of the replicated corpus")
     parser.add_argument("--sizes", default="lawgo,xl,million", help="which --scale sizes to run")
+    parser.add_argument(
+        "--skip-eval",
+        action="store_true",
+        help="--scale: the three stages only (BM25 evaluation at the million doubles the run and its peak)",
+    )
     args = parser.parse_args()
     if args.scale:
         scale(args)
@@ -154,10 +165,15 @@ class Usage:
     cpu: float
     max_rss: int  # bytes, largest single process
     tree_rss: int  # bytes, peak sum over the process tree (sampled)
+    tree_pss: int  # bytes, peak proportional set size of the tree (sampled): shared pages counted once
 
 
-def _tree_rss(root: int) -> int:
-    """Summed RSS of `root` and all its descendants, from /proc (0 for processes that just ended)."""
+def _tree_rss(root: int) -> tuple[int, int]:
+    """Summed RSS and PSS of `root` and all its descendants, from /proc (0 for processes that just ended).
+
+    RSS counts a page shared by forked workers once per process, so its sum overstates the memory the tree
+    needs; PSS splits each shared page between its sharers, so its sum is what the tree really holds.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -171,12 +187,25 @@ def _tree_rss(root: int) -> int:
         pid = int(entry)
         children.setdefault(int(fields[1]), []).append(pid)  # fields[1] is the ppid
         rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # fields[21] is rss in pages
-    total, todo = 0, [root]
+    total, pss, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        pss += _pss(pid)
         todo.extend(children.get(pid, ()))
-    return total
+    return total, pss
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size of one process in bytes (0 when it has ended or the kernel lacks the file)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run_measured(label: str, args: list[str]) -> Usage:
@@ -185,12 +214,13 @@ def run_measured(label: str, args: list[str]) -> Usage:
     proc = subprocess.Popen(
         [sys.executable, "-m", *args, "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.1):
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            rss, pss = _tree_rss(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -204,7 +234,7 @@ def run_measured(label: str, args: list[str]) -> Usage:
         sys.exit(f"{label} failed:\n{stderr.decode(errors='replace')}")
     cpu = rusage.ru_utime + rusage.ru_stime
     max_rss = rusage.ru_maxrss * 1024
-    return Usage(wall, cpu, max_rss, max(peak[0], max_rss))
+    return Usage(wall, cpu, max_rss, max(peak[0], max_rss), peak[1])
 
 
 def _link_all(sources: list[Path], target: Path) -> int:
@@ -242,10 +272,10 @@ def _count_lines(path: Path) -> int:
 
 
 def run_size(name: str, src: Path, precedents: Path, out: Path, args: argparse.Namespace) -> list[tuple]:
-    """The three stages and BM25 evaluation at one size; rows for the table."""
+    """The three stages and (without `--skip-eval`) BM25 evaluation at one size; its rows, printed and returned."""
     out.mkdir(parents=True, exist_ok=True)
     n_prec = sum(1 for _ in precedents.glob("*.json"))
-    print(f"[{name}] running passages …", flush=True)
+    print(f"[{name}] load average {_load()}; running passages …", flush=True)
     passages = run_measured(
         "passages",
         [
@@ -298,35 +328,46 @@ def run_size(name: str, src: Path, precedents: Path, out: Path, args: argparse.N
     )
     n_corpus = _count_lines(out / "merged_corpus.jsonl")
     n_test = _count_lines(out / "pairs_test.jsonl")
-    print(
-        f"[{name}] {n_corpus} corpus passages; running BM25 evaluation of {n_test} test queries …", flush=True
-    )
-    bm25 = run_measured(
-        "bm25 eval",
-        [
-            "lexdpr.evaluation.eval_cli",
-            "--bm25",
-            "--pairs",
-            f"{out}/pairs_test.jsonl",
-            "--corpus",
-            f"{out}/merged_corpus.jsonl",
-            "--out",
-            f"{out}/bm25.json",
-            "--workers",
-            str(args.workers),
-        ],
-    )
-    ndcg = json.loads((out / "bm25.json").read_text())["eval/ndcg_at_10"]
-    print(f"[{name}] BM25 nDCG@10 {ndcg:.4f}", flush=True)
-    for f in ("law.jsonl", "admin.jsonl", "merged_corpus.jsonl"):  # the 1M size writes GBs
-        (out / f).unlink()
-    return [
+    rows = [
         (name, "passages", n_passages, n_prec, passages, n_passages, "passage"),
         (name, "pairs", n_passages, n_prec, pairs, n_prec, "precedent"),
         (name, "corpus", n_passages, n_prec, corpus, n_corpus, "passage"),
         (name, "3 stages", n_passages, n_prec, _sum(passages, pairs, corpus), n_prec, "precedent"),
-        (name, "bm25 eval", n_passages, n_prec, bm25, n_test, "query"),
     ]
+    for f in ("law.jsonl", "admin.jsonl"):  # the million size writes GBs
+        (out / f).unlink()
+    if not args.skip_eval:
+        print(
+            f"[{name}] {n_corpus} corpus passages; running BM25 evaluation of {n_test} test queries …",
+            flush=True,
+        )
+        bm25 = run_measured(
+            "bm25 eval",
+            [
+                "lexdpr.evaluation.eval_cli",
+                "--bm25",
+                "--pairs",
+                f"{out}/pairs_test.jsonl",
+                "--corpus",
+                f"{out}/merged_corpus.jsonl",
+                "--out",
+                f"{out}/bm25.json",
+                "--workers",
+                str(args.workers),
+            ],
+        )
+        ndcg = json.loads((out / "bm25.json").read_text())["eval/ndcg_at_10"]
+        print(f"[{name}] BM25 nDCG@10 {ndcg:.4f}", flush=True)
+        rows.append((name, "bm25 eval", n_passages, n_prec, bm25, n_test, "query"))
+    (out / "merged_corpus.jsonl").unlink()
+    print(f"[{name}] done; load average {_load()}", flush=True)
+    print_table(rows)  # at once: a later size may not finish (time, memory), this one's figures are kept
+    return rows
+
+
+def _load() -> str:
+    """1/5/15-minute load averages: on a shared machine they say how far wall times are to be trusted."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _sum(*usages: Usage) -> Usage:
@@ -335,6 +376,7 @@ def _sum(*usages: Usage) -> Usage:
         sum(u.cpu for u in usages),
         max(u.max_rss for u in usages),
         max(u.tree_rss for u in usages),
+        max(u.tree_pss for u in usages),
     )
 
 
@@ -363,6 +405,7 @@ def scale(args: argparse.Namespace) -> None:
             (big / "admin_rules").symlink_to(merged / "admin_rules")
             rows += run_size(f"laws ×{copies + 1}", big, merged / "precedents", tmp / "out-million", args)
             shutil.rmtree(big)
+    print("\nall sizes:")
     print_table(rows)
 
 
@@ -370,7 +413,7 @@ def print_table(rows: list[tuple]) -> None:
     gib = 1024**3
     header = (
         "| size | stage | passages | precedents | wall s | CPU s | peak RSS (largest process) GiB "
-        "| peak RSS (process tree) GiB | wall ms / unit | CPU ms / unit |"
+        "| peak RSS (process tree) GiB | peak PSS (process tree) GiB | wall ms / unit | CPU ms / unit |"
     )
     print()
     print(header)
@@ -378,7 +421,8 @@ def print_table(rows: list[tuple]) -> None:
     for name, stage, n_passages, n_prec, u, units, unit in rows:
         print(
             f"| {name} | {stage} | {n_passages:,} | {n_prec:,} | {u.wall:.1f} | {u.cpu:.1f} | {u.max_rss / gib:.2f} "
-            f"| {u.tree_rss / gib:.2f} | {1000 * u.wall / units:.3f} per {unit} | {1000 * u.cpu / units:.3f} per {unit} |"
+            f"| {u.tree_rss / gib:.2f} | {u.tree_pss / gib:.2f} | {1000 * u.wall / units:.3f} per {unit} "
+            f"| {1000 * u.cpu / units:.3f} per {unit} |"
         )
 
 

@@ -23,10 +23,11 @@ from lexdpr import storage
 from lexdpr.data_processing.article_index import ArticleIndex
 from lexdpr.data_processing.hard_negatives import HardNegativeOptions, MiningRequest, mine
 from lexdpr.data_processing.law_names import LawNameIndex
+from lexdpr.data_processing.pair import Pair, write_pairs
 from lexdpr.data_processing.passage import read_passages
 from lexdpr.data_processing.precedents import parse_precedent
-from lexdpr.data_processing.preprocess_auto import SourceKind, detect_kind, load_json_document, relative_name
 from lexdpr.data_processing.queries import CitationTarget, PrecedentQueries, QueryDraft, build_queries
+from lexdpr.data_processing.raw_documents import SourceKind, detect_kind, load_json_document, relative_name
 from lexdpr.data_processing.splits import Split, SplitRatios, split_of
 from lexdpr.errors import InputError, StorageError
 from lexdpr.progress import track
@@ -106,8 +107,9 @@ def run(config: PairsConfig) -> RunReport:
     drafts = [
         (q.text, tuple(p for other in r.queries for p in other.positives)) for r in results for q in r.queries
     ]
-    negatives = _mine_all(drafts, candidates, config)
-    records: dict[Split, list[dict[str, Any]]] = {s: [] for s in Split}
+    # without admin passages the candidates are the law passages, whose index the targets already hold
+    negatives = _mine_all(drafts, candidates, config, None if admin_passages else targets[0].articles)
+    records: dict[Split, list[Pair]] = {s: [] for s in Split}
     position = 0
     for result in results:
         split = split_of(result.serial, config.split)
@@ -119,7 +121,7 @@ def run(config: PairsConfig) -> RunReport:
                 continue
             records[split].append(_pair_record(query, hard, split))
     for split, rows in records.items():
-        report.counts[f"pairs in {SPLIT_FILES[split]}"] = storage.write_jsonl(
+        report.counts[f"pairs in {SPLIT_FILES[split]}"] = write_pairs(
             config.output_path(SPLIT_FILES[split]), rows
         )
     fallbacks = [p.to_record() for r in results for p in r.fallbacks]
@@ -151,20 +153,20 @@ def _check_unique_serials(results: list[PrecedentQueries], report: RunReport) ->
     results[:] = kept
 
 
-def _pair_record(query: QueryDraft, hard_negatives: list[str], split: Split) -> dict[str, Any]:
-    return {
-        "query_id": query.query_id,
-        "query_text": query.text,
-        "positive_passages": query.positives,
-        "hard_negatives": hard_negatives,
-        "meta": {**query.meta, "split": split.value},
-    }
+def _pair_record(query: QueryDraft, hard_negatives: list[str], split: Split) -> Pair:
+    meta = {**query.meta, "split": split.value}
+    return Pair(query.query_id, query.text, tuple(query.positives), tuple(hard_negatives), meta)
 
 
 def _mine_all(
-    drafts: list[tuple[str, tuple[str, ...]]], candidates: list[dict[str, Any]], config: PairsConfig
+    drafts: list[tuple[str, tuple[str, ...]]],
+    candidates: list[dict[str, Any]],
+    config: PairsConfig,
+    articles: ArticleIndex | None = None,
 ) -> list[list[str]]:
     """Hard negatives for (query text, precedent positives) drafts, in draft order.
+
+    `articles`, when given, must index exactly `candidates` (it saves hashing every passage text again).
 
     Kiwi analysis (the expensive part) runs once here, with a cache shared by corpus and queries; scoring and
     filtering of query chunks is what the worker processes share.
@@ -177,7 +179,7 @@ def _mine_all(
     index = BM25Index.build([p["id"] for p in candidates], [p["text"] for p in candidates], tokenizer)
     tokens = index.tokenize([text for text, _ in drafts])
     requests = [MiningRequest(tuple(t), excluded) for t, (_, excluded) in zip(tokens, drafts, strict=True)]
-    articles = ArticleIndex.build(candidates)
+    articles = articles if articles is not None else ArticleIndex.build(candidates)
     size = max(16, len(requests) // (config.max_workers * 4) + 1)
     chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
     state = (index, articles, config.hard_negatives)

@@ -16,19 +16,44 @@ from lexdpr.retrieval.korean_tokenizer import KoreanTokenizer
 OUTPUTS = ("pairs_train.jsonl", "pairs_train_valid.jsonl", "pairs_test.jsonl", "prec_fallback_passages.jsonl")
 
 
+# A slice of lawgo small enough for seconds of Kiwi analysis (~1.2k articles instead of 12k): seven laws that
+# the precedents below cite (형법, 민사집행법, 근로기준법, 행정소송법, 특정경제범죄법, 약관법, 집합건물법) and the
+# three smallest admin rules, so both passage kinds are mined.
+LAWS = ("001692", "009290", "001872", "001218", "001136", "000667", "001262")
+ADMIN_RULES = 3
+PRECEDENTS = 160
+
+
 @pytest.fixture(scope="module")
 def small_real(tmp_path_factory: pytest.TempPathFactory, lawgo_dir: Path) -> Path:
-    """Passages of every lawgo law and admin rule, and 300 of its precedents (symlinked, not copied)."""
+    """Passages of a few lawgo laws and admin rules, and precedents that cite them (symlinked, not copied)."""
     out = tmp_path_factory.mktemp("small-real")
+    src = out / "src"
+    (src / "laws").mkdir(parents=True)
+    (src / "admin_rules").mkdir()
+    names = []
+    for law_id in LAWS:
+        path = lawgo_dir / "laws" / f"{law_id}.json"
+        (src / "laws" / path.name).symlink_to(path)
+        names.append(json.loads(path.read_text(encoding="utf-8"))["법령"]["기본정보"]["법령명_한글"])
+    admin = sorted((lawgo_dir / "admin_rules").glob("*.json"), key=lambda p: (p.stat().st_size, p.name))
+    for path in admin[:ADMIN_RULES]:
+        (src / "admin_rules" / path.name).symlink_to(path)
     preprocess_auto.run(
         preprocess_auto.PreprocessConfig(
-            src_dir=str(lawgo_dir), out_law=f"{out}/law.jsonl", out_admin=f"{out}/admin.jsonl", quiet=True
+            src_dir=str(src), out_law=f"{out}/law.jsonl", out_admin=f"{out}/admin.jsonl", quiet=True
         )
     )
     precedents = out / "precedents"
     precedents.mkdir()
-    for path in sorted((lawgo_dir / "precedents").glob("*.json"))[:300]:
-        (precedents / path.name).symlink_to(path)
+    chosen = 0
+    for path in sorted((lawgo_dir / "precedents").glob("*.json")):
+        cited = json.loads(path.read_text(encoding="utf-8")).get("참조조문") or ""
+        if any(name in cited for name in names):
+            (precedents / path.name).symlink_to(path)
+            chosen += 1
+            if chosen == PRECEDENTS:
+                break
     return out
 
 
@@ -47,20 +72,29 @@ def mine(root: Path, out: Path, workers: int) -> None:
     )
 
 
-def test_mining_is_byte_identical_for_one_and_two_workers(small_real: Path, tmp_path: Path) -> None:
-    mine(small_real, tmp_path / "w1", 1)
-    mine(small_real, tmp_path / "w2", 2)
+@pytest.fixture(scope="module")
+def mined(small_real: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The pairs stage's outputs with 1 and 2 worker processes (shared by both tests)."""
+    root = tmp_path_factory.mktemp("mined")
+    for workers in (1, 2):
+        mine(small_real, root / f"w{workers}", workers)
+    return {workers: root / f"w{workers}" for workers in (1, 2)}
+
+
+def test_mining_is_byte_identical_for_one_and_two_workers(mined: dict[int, Path]) -> None:
     for name in OUTPUTS:
-        one, two = (tmp_path / "w1" / name).read_bytes(), (tmp_path / "w2" / name).read_bytes()
-        assert one == two, name
-    pairs = [json.loads(line) for line in (tmp_path / "w1" / "pairs_train.jsonl").read_text().splitlines()]
-    assert len(pairs) > 300 and all(len(p["hard_negatives"]) == 32 for p in pairs)
+        assert (mined[2] / name).read_bytes() == (mined[1] / name).read_bytes(), name
+    pairs = [json.loads(line) for line in (mined[1] / "pairs_train.jsonl").read_text().splitlines()]
+    assert len(pairs) >= 2 * bm25_index._MIN_PARALLEL_QUERIES
+    assert all(len(p["hard_negatives"]) == 32 for p in pairs)
+    assert {p["meta"]["type"] for p in pairs} >= {"law", "prec"}
 
 
 def test_bm25_evaluation_is_the_same_for_any_worker_count(
-    small_real: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_real: Path, mined: dict[int, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mine(small_real, tmp_path, 2)
+    for name in OUTPUTS:
+        (tmp_path / name).symlink_to(mined[2] / name)
     merge_corpus.run(
         merge_corpus.MergeConfig(
             law=f"{small_real}/law.jsonl",

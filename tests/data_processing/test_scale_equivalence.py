@@ -11,6 +11,7 @@ import pytest
 
 from lexdpr.data_processing import law_names
 from lexdpr.data_processing.article_index import ArticleIndex
+from lexdpr.data_processing.hard_negatives import _eligible
 from lexdpr.data_processing.law_names import restore_spaces
 from lexdpr.data_processing.passage import estimate_tokens
 from lexdpr.retrieval.bm25_index import BM25Index
@@ -97,3 +98,17 @@ def test_top_k_over_matching_passages_equals_sorting_all_scores() -> None:
         for k in (1, 5, 50, 399):
             got = index.search_tokens([tokens], k)[0]
             assert [pid for pid, _ in got] == [f"P{i:04d}" for i in order[:k]]
+            assert [s for _, s in got] == [float(scores[i]) for i in order[:k]]
+
+
+def test_eligible_stops_early_and_equals_filtering_the_whole_ranking() -> None:
+    """`hard_negatives._eligible` against the full filter it replaced, zero and negative scores included."""
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(0, 60))
+        scores = sorted((float(x) for x in rng.choice([-1.0, 0.0, 0.5, 1.0, 2.0, 3.5], size=n)), reverse=True)
+        ranking = [(f"P{i}", s) for i, s in enumerate(scores)]
+        related = {f"P{i}" for i in range(n) if rng.random() < 0.3}
+        skip, take = int(rng.integers(0, 5)), int(rng.integers(1, 20))
+        whole = [pid for pid, score in ranking if score > 0 and pid not in related][skip : skip + take]
+        assert _eligible(ranking, related, skip, take) == whole
