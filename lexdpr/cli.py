@@ -11,14 +11,18 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lexdpr.errors import LexDprError
+from lexdpr.kube.experiment import ExperimentOptions
 from lexdpr.stage_cli import stderr_console
 from lexdpr.sweep.preset import DEFAULT_OUTPUT
-from lexdpr.sweep.storage import STORAGE_ENV
+from lexdpr.sweep.storage import DEFAULT_OUT_ROOT, STORAGE_ENV
+
+if TYPE_CHECKING:
+    from lexdpr.sweep.agent import AgentOptions  # imported when used: it loads optuna
 
 # Help pages are plain click text (rich_markup_mode=None): rich's boxed tables cut option names and
 # defaults to fit 80 columns (`--exit-outside-w…`); click wraps the help text instead.
@@ -135,11 +139,17 @@ def export(
     out: str = typer.Option(
         ..., "--out", help="folder for the merged model (loads in sentence-transformers)"
     ),
+    fusion: str | None = typer.Option(
+        None,
+        "--fusion",
+        help="the --out JSON of `lex-dpr eval --hybrid` for this checkpoint: ships its BM25 fusion "
+        "(lexdpr_fusion.json)",
+    ),
 ) -> None:
     """Merge the LoRA adapter into the base model and write a plain sentence-transformers folder."""
     from lexdpr.training.export import export_merged
 
-    typer.echo(str(export_merged(model, out)))
+    typer.echo(str(export_merged(model, out, fusion)))
 
 
 @app.command("encode")
@@ -188,7 +198,7 @@ sweep_app = typer.Typer(
 )
 app.add_typer(sweep_app, name="sweep")
 
-_DEFAULT_OUT_ROOT = Path("checkpoint/sweeps")  # = lexdpr.sweep.agent.DEFAULT_OUT_ROOT (checked by a test)
+_KATIB = ExperimentOptions()  # the Katib flags' defaults
 Storage = Annotated[
     str | None,
     typer.Option(
@@ -230,6 +240,21 @@ Namespace = Annotated[
 KatibName = Annotated[str | None, typer.Option("--name", help="katib: the Experiment name")]
 
 
+def _agent_options(
+    count: int | None, time_window: str | None, exit_outside: bool, out_root: Path, time_zone: str | None
+) -> AgentOptions:
+    """The local agent's five flags as one `AgentOptions`, checked before anything is created."""
+    from lexdpr.sweep.agent import AgentOptions
+
+    return AgentOptions.from_flags(
+        count=count,
+        time_window=time_window,
+        exit_outside_window=exit_outside,
+        out_root=out_root,
+        time_zone=time_zone,
+    )
+
+
 def _check_backend(backend: str) -> None:
     if backend not in {"local", "katib"}:
         raise LexDprError(f"--backend must be local or katib, got {backend!r}")
@@ -244,7 +269,7 @@ def sweep(
     count: Count = None,
     time_window: Window = None,
     exit_outside_window: ExitOutside = False,
-    out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    out_root: OutRoot = DEFAULT_OUT_ROOT,
     time_zone: TimeZone = None,
     backend: Backend = "local",
     namespace: Namespace = None,
@@ -255,18 +280,24 @@ def sweep(
         typer.Option("--image", help="katib: trial image (default: the -cuda image when --gpus > 0)"),
     ] = None,
     pvc: Annotated[str | None, typer.Option("--pvc", help="katib: workspace PVC")] = None,
-    max_trials: Annotated[int, typer.Option("--max-trials", min=1, help="katib: trial budget")] = 40,
-    parallel: Annotated[int, typer.Option("--parallel", min=1, help="katib: trials at once")] = 2,
+    max_trials: Annotated[
+        int, typer.Option("--max-trials", min=1, help="katib: trial budget")
+    ] = _KATIB.max_trials,
+    parallel: Annotated[
+        int, typer.Option("--parallel", min=1, help="katib: trials at once")
+    ] = _KATIB.parallel_trials,
     max_failed: Annotated[
         int, typer.Option("--max-failed", min=0, help="katib: failed trials tolerated")
-    ] = 10,
-    gpus: Annotated[int, typer.Option("--gpus", min=0, help="katib: GPUs per trial node")] = 1,
+    ] = _KATIB.max_failed_trials,
+    gpus: Annotated[
+        int, typer.Option("--gpus", min=0, help="katib: GPUs per trial node")
+    ] = _KATIB.trial.gpus,
     nodes: Annotated[
         int, typer.Option("--nodes", min=1, help="katib: nodes per trial (>1: a PyTorchJob)")
-    ] = 1,
+    ] = _KATIB.trial.nodes,
     resume_policy: Annotated[
         str, typer.Option("--resume-policy", help="katib: LongRunning | Never")
-    ] = "LongRunning",
+    ] = _KATIB.resume_policy,
 ) -> None:
     """Create a sweep from a sweep file (--config) and run an agent; or one of the commands below."""
     if ctx.invoked_subcommand is not None:
@@ -295,16 +326,8 @@ def sweep(
         return
     from lexdpr.sweep import commands
 
-    commands.create(
-        config,
-        storage=storage,
-        run_agent=run_agent,
-        count=count,
-        time_window=time_window,
-        exit_outside_window=exit_outside_window,
-        out_root=out_root,
-        time_zone=time_zone,
-    )
+    options = _agent_options(count, time_window, exit_outside_window, out_root, time_zone)
+    commands.create(config, storage=storage, run_agent=run_agent, options=options)
 
 
 @sweep_app.command("preset")
@@ -319,24 +342,14 @@ def sweep_preset(
     count: Count = None,
     time_window: Window = None,
     exit_outside_window: ExitOutside = False,
-    out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    out_root: OutRoot = DEFAULT_OUT_ROOT,
     time_zone: TimeZone = None,
 ) -> None:
     """Write the guide's preset sweep file, create the sweep, run an agent."""
     from lexdpr.sweep import commands
 
-    commands.preset(
-        output,
-        run=run,
-        run_agent=run_agent,
-        force=force,
-        storage=storage,
-        count=count,
-        time_window=time_window,
-        exit_outside_window=exit_outside_window,
-        out_root=out_root,
-        time_zone=time_zone,
-    )
+    options = _agent_options(count, time_window, exit_outside_window, out_root, time_zone)
+    commands.preset(output, run=run, run_agent=run_agent, force=force, storage=storage, options=options)
 
 
 @sweep_app.command("agent")
@@ -352,7 +365,7 @@ def sweep_agent(
     count: Count = None,
     time_window: Window = None,
     exit_outside_window: ExitOutside = False,
-    out_root: OutRoot = _DEFAULT_OUT_ROOT,
+    out_root: OutRoot = DEFAULT_OUT_ROOT,
     backend: Backend = "local",
     namespace: Namespace = None,
     name: KatibName = None,
@@ -390,16 +403,8 @@ def sweep_agent(
         )
     from lexdpr.sweep import commands
 
-    commands.agent(
-        sweep,
-        config_path=config,
-        storage=storage,
-        count=count,
-        time_window=time_window,
-        exit_outside_window=exit_outside_window,
-        out_root=out_root,
-        time_zone=time_zone,
-    )
+    options = _agent_options(count, time_window, exit_outside_window, out_root, time_zone)
+    commands.agent(sweep, config_path=config, storage=storage, options=options)
 
 
 @sweep_app.command("status")
@@ -624,7 +629,7 @@ def pipeline_run(
         str | None, typer.Option("--sweep-file", help="Sweep file of the tune stage.")
     ] = None,
     trials: Annotated[int | None, typer.Option("--trials", min=1, help="Trial budget.")] = None,
-    parallelism: Annotated[int, typer.Option("--parallelism", min=1, help="Trials at once.")] = 1,
+    parallelism: Annotated[int | None, typer.Option("--parallelism", min=1, help="Trials at once.")] = None,
     base_model: Annotated[
         str | None, typer.Option("--base-model", help="Base model alias or folder.")
     ] = None,
@@ -649,7 +654,7 @@ def pipeline_run(
             sample=sample,
             sweep_file=sweep_file or pipeline.DEFAULT_SWEEP_FILE,
             trials=trials or pipeline.DEFAULT_TRIALS,
-            parallelism=parallelism,
+            parallelism=parallelism or pipeline.DEFAULT_PARALLELISM,
             base_model=base_model or pipeline.DEFAULT_BASE_MODEL,
             hn_per_q=pipeline.DEFAULT_HN_PER_Q if hn_per_q is None else hn_per_q,
             workspace=workspace,

@@ -43,13 +43,6 @@ def test_unknown_backend_is_a_clear_error() -> None:
     assert "--backend must be local or katib" in str(result.exception or result.output)
 
 
-def test_sweep_out_root_default_matches_the_agent() -> None:
-    from lexdpr.cli import _DEFAULT_OUT_ROOT
-    from lexdpr.sweep.agent import DEFAULT_OUT_ROOT
-
-    assert _DEFAULT_OUT_ROOT == DEFAULT_OUT_ROOT
-
-
 def _help(*verb: str) -> str:
     result = runner.invoke(app, [*verb, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
     assert result.exit_code == 0, result.output
