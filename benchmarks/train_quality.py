@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpu_info import describe_cpu
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "lawgo"
 BIN = Path(sys.executable).parent
@@ -56,6 +58,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=140, help="optimizer steps of the fine-tuning")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (LoRA)")
+    parser.add_argument(
+        "--precision", default="auto", help="trainer.precision (auto: bf16 on a CPU with native bf16)"
+    )
     parser.add_argument("--budget-min", type=float, default=30.0, help="the wall-time budget to check")
     args = parser.parse_args()
     if not (args.data / "precedents").is_dir():
@@ -69,6 +74,7 @@ def main() -> None:
         test = work / "pairs_test.jsonl"
         timings: dict[str, float] = {}
         load = os.getloadavg()[0]
+        print(describe_cpu(), flush=True)
         print(
             f"data {args.data}, model {args.model}, {args.steps} steps of {args.batch_size} pairs, "
             f"lr {args.lr:g}, load average {load:.1f}"
@@ -147,6 +153,7 @@ def main() -> None:
                 f"data.batch_size={args.batch_size}",
                 f"trainer.lr={args.lr}",
                 f"trainer.max_steps={args.steps}",
+                f"trainer.precision={args.precision}",
                 "trainer.eval_steps=null",
                 f"out_dir={work / 'train'}",
                 f"run_dir={work / 'wandb'}",

@@ -13,6 +13,8 @@ Measured, each in its own subprocess (so peak memory is per measurement):
   last, so start-up (model load, tokenization) is not counted for either;
 - corpus encoding passages/s of lexdpr's evaluation encoder (precision `auto` and fp32) vs
   `SentenceTransformer.encode` in fp32 (tokenization included on both sides);
+- with `--modes precision`, lexdpr alone: LoRA training in fp32 against `trainer.precision=auto` (bf16 autocast
+  on a CPU with native bf16);
 - with `--modes accum`, lexdpr alone: one batch of B against B/4 queries × 4 accumulated micro-batches;
 - peak resident memory (ru_maxrss) of each subprocess.
 
@@ -158,6 +160,7 @@ def worker_lexdpr_train(args: dict[str, Any]) -> dict[str, Any]:
                 "trainer.lr=2e-5",
                 "trainer.warmup_ratio=0.1",
                 "trainer.keep_last=1",
+                f"trainer.precision={args.get('precision', 'auto')}",
                 f"out_dir={tmp}/out",
                 f"run_dir={tmp}/runs",
             ],
@@ -306,7 +309,9 @@ def main() -> None:
     parser.add_argument("--passages", help="real corpus JSONL (with --pairs)")
     parser.add_argument("--laws-dir", type=Path, default=SHARED / "laws")
     parser.add_argument("--precedents-dir", type=Path, default=SHARED / "precedents")
-    parser.add_argument("--modes", default="lora,full,encode", help="comma list of lora, full, encode, accum")
+    parser.add_argument(
+        "--modes", default="lora,full,encode", help="comma list of lora, full, encode, accum, precision"
+    )
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="how steps are timed")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,9 +324,12 @@ def main() -> None:
         return
 
     import torch
+    from cpu_info import describe_cpu
 
     from lexdpr.training.base_models import resolve_base_model
+    from lexdpr.training.runtime import pick_runtime
 
+    print(describe_cpu(), flush=True)
     model = str(resolve_base_model(args.model).path)
     load = os.getloadavg()[0]
     if load > 0.5:
@@ -368,6 +376,17 @@ def main() -> None:
                 f"{theirs['pairs_per_s']:.2f} pairs/s (median step {theirs['median_pairs_per_s']:.2f}, peak "
                 f"{theirs['peak_rss_mb']:.0f} MB) | speed-up {ours['pairs_per_s'] / theirs['pairs_per_s']:.2f}x "
                 f"(median {ours['median_pairs_per_s'] / theirs['median_pairs_per_s']:.2f}x)",
+                flush=True,
+            )
+        if "precision" in args.modes.split(","):
+            # what bf16 autocast buys on a CPU with native bf16 (auto picks it there; fp32 elsewhere)
+            fp32 = _run_worker("worker_lexdpr_train", {**common, "lora": True, "precision": "fp32"})
+            auto = _run_worker("worker_lexdpr_train", {**common, "lora": True, "precision": "auto"})
+            print(
+                f"precision (LoRA, lexdpr): fp32 {fp32['pairs_per_s']:.2f} pairs/s (median step "
+                f"{fp32['median_pairs_per_s']:.2f}) | auto → {pick_runtime('auto', 'cpu', quiet=True).precision_name} "
+                f"{auto['pairs_per_s']:.2f} pairs/s (median step {auto['median_pairs_per_s']:.2f}) | "
+                f"speed-up {auto['pairs_per_s'] / fp32['pairs_per_s']:.2f}x",
                 flush=True,
             )
         if "accum" in args.modes.split(","):

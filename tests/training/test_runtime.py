@@ -20,20 +20,43 @@ from lexdpr.training.runtime import pick_runtime
         ("bf16", False, None),
     ],
 )
-def test_cpu_trains_in_fp32_and_encodes_in_bf16_only_where_native(
+def test_cpu_trains_and_encodes_in_bf16_only_where_native(
     precision: str, native: bool, inference: torch.dtype | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
     rt = pick_runtime(precision, "cpu", quiet=True)
-    assert rt.autocast_dtype is None and rt.precision_name == "fp32"
-    assert rt.inference_dtype is inference
-    with rt.inference_autocast()():
-        product = torch.ones(2, 2) @ torch.ones(2, 2)
-    assert product.dtype == (inference or torch.float32)
+    assert rt.autocast_dtype is inference and rt.inference_dtype is inference
+    assert rt.precision_name == ("bf16" if inference else "fp32") and not rt.uses_grad_scaler
+    for autocast in (rt.inference_autocast(), rt.autocast()):
+        with autocast():
+            product = torch.ones(2, 2) @ torch.ones(2, 2)
+        assert product.dtype == (inference or torch.float32)
+
+
+@pytest.mark.parametrize(
+    ("precision", "native", "said"),
+    [("fp16", True, "fp16 applies on GPU only"), ("bf16", False, "this CPU has no native bf16")],
+)
+def test_cpu_says_why_it_trains_in_fp32(
+    precision: str,
+    native: bool,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
+    assert pick_runtime(precision, "cpu").autocast_dtype is None
+    assert f"{said}; training in fp32" in capsys.readouterr().err
+
+
+def test_bf16_training_on_cpu_keeps_weights_and_gradients_in_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
+    rt = pick_runtime("auto", "cpu", quiet=True)
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(8, 4)
     with rt.autocast()():
-        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
-
-
-def test_cpu_fp16_request_says_it_trains_in_fp32(capsys: pytest.CaptureFixture[str]) -> None:
-    pick_runtime("fp16", "cpu")
-    assert "training in fp32 on CPU" in capsys.readouterr().err
+        out = layer(torch.randn(3, 8))
+    out.float().square().sum().backward()
+    assert out.dtype == torch.bfloat16
+    assert layer.weight.dtype == torch.float32 and layer.weight.grad is not None
+    assert layer.weight.grad.dtype == torch.float32
