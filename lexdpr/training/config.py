@@ -163,7 +163,7 @@ class TrainerConfig:
     precision: str = field(
         default="auto",
         metadata={
-            "help": "auto | fp32 | bf16 | fp16; auto = bf16 on a GPU that supports it (else fp16) and on a CPU with native bf16 (else fp32)."
+            "help": "auto | fp32 | bf16 | fp16; auto = bf16 on a GPU that supports it (else fp16), fp32 on a CPU; bf16 on a CPU needs native bf16."
         },
     )
     max_steps: int | None = field(

@@ -1,14 +1,14 @@
 """Device, mixed precision and bucket sizes: the few things that differ between a CPU and a GPU run.
 
-A CPU with native bf16 instructions (AVX512-BF16 or AMX) trains and encodes under bf16 autocast when
-`trainer.precision` is `auto` or `bf16`: there a bf16 matmul does twice the work of an fp32 one per
-instruction. Autocast keeps the weights, the optimizer state and the loss in fp32 (only matmul inputs are
-rounded), which is why it is safe for training where fp16 is not. Measured on the 2-core AMD EPYC (Zen 4) we
-develop on: a multilingual-e5-small step (16 queries, 32 passages of 200 tokens) took 1.7x less CPU time,
-corpus encoding was 2.6x faster with every embedding within cosine 0.99998 of the fp32 one; equal-step quality
-is in docs/training.md. CPUs without native bf16 emulate it and are slower than in fp32, so `auto` stays fp32
-there, and an explicit `bf16` also trains in fp32 on them (with a note). fp16 is never used on a CPU.
-`precision="fp32"` is fp32 everywhere.
+On a CPU with native bf16 instructions (AVX512-BF16 or AMX) a bf16 matmul does twice the work of an fp32 one
+per instruction. Encoding without gradients (evaluation, `lex-dpr eval`, `lex-dpr encode`) autocasts to bf16
+there when `precision` is `auto` or `bf16`: corpus encoding was 2.6x faster on the 2-core AMD EPYC (Zen 4) we
+develop on, every embedding within cosine 0.99998 of the fp32 one. Training autocasts to bf16 on such a CPU
+only with `trainer.precision=bf16` (a multilingual-e5-small step took 1.7x less CPU time there); `auto` trains
+in fp32 on CPUs until bf16's quality at equal steps is measured. Autocast keeps weights, gradients, the
+optimizer state and the loss in fp32 (only matmul inputs are rounded). CPUs without native bf16 emulate it
+and are slower than in fp32, so they encode and train in fp32 (an explicit `bf16` says so). fp16 is never
+used on a CPU. `precision="fp32"` is fp32 everywhere.
 """
 
 from __future__ import annotations
@@ -89,11 +89,13 @@ def pick_runtime(precision: str, device: str | None = None, quiet: bool = False)
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if dev.type != "cuda":
         native = cpu_has_native_bf16()
-        bf16 = torch.bfloat16 if precision in ("auto", "bf16") and native else None
-        if precision in ("bf16", "fp16") and bf16 is None and not quiet:
+        inference = torch.bfloat16 if precision in ("auto", "bf16") and native else None
+        # training: bf16 only when asked for, until its quality at equal steps is measured (docs/training.md)
+        training = torch.bfloat16 if precision == "bf16" and native else None
+        if precision in ("bf16", "fp16") and training is None and not quiet:
             why = "this CPU has no native bf16" if precision == "bf16" else "fp16 applies on GPU only"
             print(f"note: trainer.precision={precision}: {why}; training in fp32", file=sys.stderr)
-        return Runtime(dev, bf16, CPU_BUCKETING, CPU_INFERENCE_BUCKETING, bf16)
+        return Runtime(dev, training, CPU_BUCKETING, CPU_INFERENCE_BUCKETING, inference)
     dtype: torch.dtype | None
     if precision == "auto":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

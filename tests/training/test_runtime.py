@@ -20,17 +20,18 @@ from lexdpr.training.runtime import pick_runtime
         ("bf16", False, None),
     ],
 )
-def test_cpu_trains_and_encodes_in_bf16_only_where_native(
+def test_cpu_encodes_in_bf16_where_native_and_trains_in_it_only_when_asked(
     precision: str, native: bool, inference: torch.dtype | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
     rt = pick_runtime(precision, "cpu", quiet=True)
-    assert rt.autocast_dtype is inference and rt.inference_dtype is inference
-    assert rt.precision_name == ("bf16" if inference else "fp32") and not rt.uses_grad_scaler
-    for autocast in (rt.inference_autocast(), rt.autocast()):
+    training = inference if precision == "bf16" else None  # auto trains in fp32 on a CPU
+    assert rt.autocast_dtype is training and rt.inference_dtype is inference
+    assert rt.precision_name == ("bf16" if training else "fp32") and not rt.uses_grad_scaler
+    for autocast, dtype in ((rt.inference_autocast(), inference), (rt.autocast(), training)):
         with autocast():
             product = torch.ones(2, 2) @ torch.ones(2, 2)
-        assert product.dtype == (inference or torch.float32)
+        assert product.dtype == (dtype or torch.float32)
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def test_cpu_says_why_it_trains_in_fp32(
 
 def test_bf16_training_on_cpu_keeps_weights_and_gradients_in_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: True)
-    rt = pick_runtime("auto", "cpu", quiet=True)
+    rt = pick_runtime("bf16", "cpu", quiet=True)
     torch.manual_seed(0)
     layer = torch.nn.Linear(8, 4)
     with rt.autocast()():
