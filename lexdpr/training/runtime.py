@@ -4,8 +4,9 @@ On a CPU with native bf16 instructions (AVX512-BF16 or AMX) a bf16 matmul does t
 per instruction. Encoding without gradients (evaluation, `lex-dpr eval`, `lex-dpr encode`) autocasts to bf16
 there when `precision` is `auto` or `bf16`: corpus encoding was 2.6x faster on the 2-core AMD EPYC (Zen 4) we
 develop on, every embedding within cosine 0.99998 of the fp32 one. Training autocasts to bf16 on such a CPU
-only with `trainer.precision=bf16` (a multilingual-e5-small step took 1.7x less CPU time there); `auto` trains
-in fp32 on CPUs until bf16's quality at equal steps is measured. Autocast keeps weights, gradients, the
+only with `trainer.precision=bf16`: a bare full-fine-tuning step took 1.7x less CPU time there, but LoRA
+training in the trainer was 0.95x of fp32 (frozen weights are re-cast in every bucketed call;
+docs/training.md), so `auto` trains in fp32 on CPUs. Autocast keeps weights, gradients, the
 optimizer state and the loss in fp32 (only matmul inputs are rounded). CPUs without native bf16 emulate it
 and are slower than in fp32, so they encode and train in fp32 (an explicit `bf16` says so). fp16 is never
 used on a CPU. `precision="fp32"` is fp32 everywhere.
@@ -90,7 +91,7 @@ def pick_runtime(precision: str, device: str | None = None, quiet: bool = False)
     if dev.type != "cuda":
         native = cpu_has_native_bf16()
         inference = torch.bfloat16 if precision in ("auto", "bf16") and native else None
-        # training: bf16 only when asked for, until its quality at equal steps is measured (docs/training.md)
+        # training: bf16 only when asked for; with LoRA it was no faster than fp32 (docs/training.md)
         training = torch.bfloat16 if precision == "bf16" and native else None
         if precision in ("bf16", "fp16") and training is None and not quiet:
             why = "this CPU has no native bf16" if precision == "bf16" else "fp16 applies on GPU only"
