@@ -76,50 +76,8 @@ def main() -> None:
         print(
             f"data: {args.data}; hard negatives per query: {args.hn_per_q}; workers: {args.workers}; cpus: {os.cpu_count()}"
         )
-        total = timed(
-            "passages",
-            [
-                "lexdpr.data_processing.preprocess_auto",
-                "--src-dir",
-                args.data,
-                "--out-law",
-                f"{out}/law.jsonl",
-                "--out-admin",
-                f"{out}/admin.jsonl",
-            ],
-        )
-        total += timed(
-            "pairs",
-            [
-                "lexdpr.data_processing.make_pairs",
-                "--law",
-                f"{out}/law.jsonl",
-                "--admin",
-                f"{out}/admin.jsonl",
-                "--prec-json-dir",
-                f"{args.data}/precedents",
-                "--out",
-                f"{out}/pairs_train.jsonl",
-                "--hn_per_q",
-                str(args.hn_per_q),
-                "--max-workers",
-                str(args.workers),
-            ],
-        )
-        total += timed(
-            "corpus",
-            [
-                "lexdpr.data_processing.merge_corpus",
-                "--law",
-                f"{out}/law.jsonl",
-                "--admin",
-                f"{out}/admin.jsonl",
-                "--prec",
-                f"{out}/prec_fallback_passages.jsonl",
-                "--out",
-                f"{out}/merged_corpus.jsonl",
-            ],
-        )
+        argvs = stage_argvs(Path(args.data), Path(args.data) / "precedents", out, args)
+        total = sum(timed(stage, argv) for stage, argv in argvs.items())
         print(f"{'total':<10} {total:6.2f} s   (target ≤ 30 s)")
         for name in (
             "law.jsonl",
@@ -271,33 +229,25 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in fh)
 
 
-def run_size(name: str, src: Path, precedents: Path, out: Path, args: argparse.Namespace) -> list[tuple]:
-    """The three stages and (without `--skip-eval`) BM25 evaluation at one size; its rows, printed and returned."""
-    out.mkdir(parents=True, exist_ok=True)
-    n_prec = sum(1 for _ in precedents.glob("*.json"))
-    print(f"[{name}] load average {_load()}; running passages …", flush=True)
-    passages = run_measured(
-        "passages",
-        [
+def stage_argvs(src: Path, precedents: Path, out: Path, args: argparse.Namespace) -> dict[str, list[str]]:
+    """The three stages' module command lines (passages → pairs → corpus), written into `out`."""
+    law, admin = f"{out}/law.jsonl", f"{out}/admin.jsonl"
+    return {
+        "passages": [
             "lexdpr.data_processing.preprocess_auto",
             "--src-dir",
             str(src),
             "--out-law",
-            f"{out}/law.jsonl",
+            law,
             "--out-admin",
-            f"{out}/admin.jsonl",
+            admin,
         ],
-    )
-    n_passages = _count_lines(out / "law.jsonl") + _count_lines(out / "admin.jsonl")
-    print(f"[{name}] {n_passages} passages; running pairs …", flush=True)
-    pairs = run_measured(
-        "pairs",
-        [
+        "pairs": [
             "lexdpr.data_processing.make_pairs",
             "--law",
-            f"{out}/law.jsonl",
+            law,
             "--admin",
-            f"{out}/admin.jsonl",
+            admin,
             "--prec-json-dir",
             str(precedents),
             "--out",
@@ -307,25 +257,35 @@ def run_size(name: str, src: Path, precedents: Path, out: Path, args: argparse.N
             "--max-workers",
             str(args.workers),
         ],
-    )
-    n_pairs = sum(
-        _count_lines(out / f) for f in ("pairs_train.jsonl", "pairs_train_valid.jsonl", "pairs_test.jsonl")
-    )
-    print(f"[{name}] {n_pairs} pairs; running corpus …", flush=True)
-    corpus = run_measured(
-        "corpus",
-        [
+        "corpus": [
             "lexdpr.data_processing.merge_corpus",
             "--law",
-            f"{out}/law.jsonl",
+            law,
             "--admin",
-            f"{out}/admin.jsonl",
+            admin,
             "--prec",
             f"{out}/prec_fallback_passages.jsonl",
             "--out",
             f"{out}/merged_corpus.jsonl",
         ],
+    }
+
+
+def run_size(name: str, src: Path, precedents: Path, out: Path, args: argparse.Namespace) -> list[tuple]:
+    """The three stages and (without `--skip-eval`) BM25 evaluation at one size; its rows, printed and returned."""
+    out.mkdir(parents=True, exist_ok=True)
+    n_prec = sum(1 for _ in precedents.glob("*.json"))
+    print(f"[{name}] load average {_load()}; running passages …", flush=True)
+    argvs = stage_argvs(src, precedents, out, args)
+    passages = run_measured("passages", argvs["passages"])
+    n_passages = _count_lines(out / "law.jsonl") + _count_lines(out / "admin.jsonl")
+    print(f"[{name}] {n_passages} passages; running pairs …", flush=True)
+    pairs = run_measured("pairs", argvs["pairs"])
+    n_pairs = sum(
+        _count_lines(out / f) for f in ("pairs_train.jsonl", "pairs_train_valid.jsonl", "pairs_test.jsonl")
     )
+    print(f"[{name}] {n_pairs} pairs; running corpus …", flush=True)
+    corpus = run_measured("corpus", argvs["corpus"])
     n_corpus = _count_lines(out / "merged_corpus.jsonl")
     n_test = _count_lines(out / "pairs_test.jsonl")
     rows = [

