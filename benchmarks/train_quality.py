@@ -1,21 +1,27 @@
-"""Quality on real data: does fine-tuning the embedded default beat BM25 and the zero-shot model, on a CPU?
+"""Quality on real data under a CPU budget: fine-tuning the embedded default against BM25 and zero-shot.
 
-    .venv/bin/python benchmarks/train_quality.py                    # ../shared/data/lawgo, ~30 min on 2 cores
-    .venv/bin/python benchmarks/train_quality.py --steps 40 --out out/bench-quality
+    .venv/bin/python benchmarks/train_quality.py                        # ../shared/data/lawgo, ~25 min on 2 cores
+    .venv/bin/python benchmarks/train_quality.py --out out/quality --label lr1e-3 --set trainer.lr=1e-3
 
 What it runs, each step a `lex-dpr` command (so this measures the product as users run it), timed:
 
 1. the data stages on law.go.kr data: passages, pairs (train / valid / test by precedent, BM25 hard
    negatives), the merged corpus;
-2. `lex-dpr eval --bm25` and `lex-dpr eval --model multilingual-e5-small` (zero-shot) on `pairs_test.jsonl`
-   against the whole merged corpus;
-3. `lex-dpr train` of the offline multilingual-e5-small with LoRA on `pairs_train.jsonl` for `--steps`
-   optimizer steps (no evaluation while training: the test split must not choose anything);
-4. `lex-dpr eval --model` of the trained run, on the same test pairs and corpus.
+2. `lex-dpr eval --hybrid --model multilingual-e5-small` (zero-shot) on `pairs_test.jsonl` against the whole
+   merged corpus, the fusion with BM25 chosen on `pairs_train_valid.jsonl` — this gives BM25, the zero-shot
+   dense model and their hybrid on test, and the dense model on valid, from one corpus encoding;
+3. `lex-dpr train` with the defaults of `configs/base.yaml` — only the data paths are given (and
+   `data.valid_pairs=null`: the run must not evaluate, the benchmark does) plus any `--set KEY=VALUE`;
+4. `lex-dpr eval --hybrid` of the trained run, as in 2.
 
-It prints nDCG@10, Recall@10 and MRR@10 of the three, whether the fine-tuned model beats both, and the
-wall time of each step against `--budget-min` (the issue's 30 minutes). `eval/fingerprint`s must agree, so
-the three rows are comparable (same pairs, same corpus).
+The valid split chooses (the fusion here; the recipe in docs/training.md's ablation table), the test split
+only reports. With `--out`, steps 1 and 2 are skipped when their outputs are there (their recorded times still
+count towards the budget), so an ablation re-runs only 3 and 4; each run appends one JSON line (label, the
+`--set` overrides, metrics on test and valid, steps, pairs/s, minutes) to `<out>/ablation.jsonl`.
+
+It prints nDCG@10, Recall@10 and MRR@10 of BM25, zero-shot and fine-tuned (dense and hybrid) on test, the
+dense nDCG@10 on valid, training pairs/s, and the wall time against `--budget-min` (the issue's 30 minutes).
+`eval/fingerprint`s must agree, so the rows are comparable (same pairs, same corpus).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,7 +42,8 @@ from cpu_info import describe_cpu
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "lawgo"
 BIN = Path(sys.executable).parent
-METRICS = ("eval/ndcg_at_10", "eval/recall_at_10", "eval/mrr_at_10")
+METRICS = ("ndcg_at_10", "recall_at_10", "mrr_at_10")
+TIMINGS = "timings.json"  # the reusable steps' wall times, kept in the work folder
 
 
 def run(label: str, argv: list[str], timings: dict[str, float]) -> None:
@@ -48,146 +57,250 @@ def run(label: str, argv: list[str], timings: dict[str, float]) -> None:
     print(f"{label:<22} {timings[label]:7.1f} s", flush=True)
 
 
+def data_stages(lex: str, data: Path, work: Path, timings: dict[str, float]) -> None:
+    """passages → pairs (train / valid / test) → merged corpus, into `work`."""
+    law, admin = str(work / "law.jsonl"), str(work / "admin.jsonl")
+    run(
+        "passages",
+        [lex, "data", "passages", "--src-dir", str(data), "--out-law", law, "--out-admin", admin, "--quiet"],
+        timings,
+    )
+    run(
+        "pairs",
+        [
+            lex,
+            "data",
+            "pairs",
+            "--law",
+            law,
+            "--admin",
+            admin,
+            "--prec-json-dir",
+            str(data / "precedents"),
+            "--out",
+            str(work / "pairs_train.jsonl"),
+            "--quiet",
+        ],
+        timings,
+    )
+    run(
+        "corpus",
+        [
+            lex,
+            "data",
+            "corpus",
+            "--law",
+            law,
+            "--admin",
+            admin,
+            "--prec",
+            str(work / "prec_fallback_passages.jsonl"),
+            "--out",
+            str(work / "merged_corpus.jsonl"),
+            "--quiet",
+        ],
+        timings,
+    )
+
+
+def hybrid_eval(lex: str, label: str, model: str, work: Path, out: Path, timings: dict[str, float]) -> dict:
+    """`lex-dpr eval --hybrid`: dense, BM25 and fusion on test, the fusion chosen on valid."""
+    run(
+        label,
+        [
+            lex,
+            "eval",
+            "--hybrid",
+            "--model",
+            model,
+            "--pairs",
+            str(work / "pairs_test.jsonl"),
+            "--valid-pairs",
+            str(work / "pairs_train_valid.jsonl"),
+            "--corpus",
+            str(work / "merged_corpus.jsonl"),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        timings,
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def trained_steps(out_dir: Path) -> int:
+    """The step of the run's last checkpoint (the run's length)."""
+    steps = [
+        int(m.group(1))
+        for p in (out_dir / "bi_encoder").iterdir()
+        if (m := re.fullmatch(r"checkpoint-(\d+)", p.name))
+    ]
+    return max(steps)
+
+
+def print_table(path: Path) -> None:
+    """The runs of an ablation as the markdown table docs/training.md shows (valid chooses, test reports)."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no runs recorded yet")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(
+        "| run | overrides | steps × batch | train min | pairs/s | valid nDCG@10 | test nDCG@10 | test R@10 "
+        "| hybrid test nDCG@10 / R@10 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        test, hybrid = r["test"]["fine-tuned"], r["test"]["fine-tuned hybrid"]
+        print(
+            f"| {r['label']} | {' '.join(r['overrides']) or '(defaults)'} | {r['steps']} × {r['batch']} "
+            f"| {r['train_min']:.1f} | {r['pairs_per_s']:.2f} | {r['valid_ndcg_at_10']['fine-tuned']:.3f} "
+            f"| {test['ndcg_at_10']:.3f} | {test['recall_at_10']:.3f} "
+            f"| {hybrid['ndcg_at_10']:.3f} / {hybrid['recall_at_10']:.3f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--data", type=Path, default=SHARED, help="law.go.kr data (laws, admin_rules, precedents)"
     )
-    parser.add_argument("--out", type=Path, help="work folder (default: a temporary one)")
-    parser.add_argument("--model", default="multilingual-e5-small", help="base model alias or folder")
-    parser.add_argument("--steps", type=int, default=140, help="optimizer steps of the fine-tuning")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (LoRA)")
+    parser.add_argument("--out", type=Path, help="work folder, reused across runs (default: a temporary one)")
+    parser.add_argument("--label", default="defaults", help="name of this run in the work folder and table")
     parser.add_argument(
-        "--precision", default="auto", help="trainer.precision (auto: bf16 on a CPU with native bf16)"
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a `lex-dpr train` override on top of the defaults (repeatable)",
     )
     parser.add_argument("--budget-min", type=float, default=30.0, help="the wall-time budget to check")
+    parser.add_argument(
+        "--table", action="store_true", help="print <out>/ablation.jsonl as a markdown table and stop"
+    )
     args = parser.parse_args()
+    if args.table:
+        if args.out is None:
+            raise SystemExit("--table needs --out")
+        print_table(args.out / "ablation.jsonl")
+        return
     if not (args.data / "precedents").is_dir():
         raise SystemExit(f"{args.data}: no precedents/ folder (give --data)")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", args.label):
+        raise SystemExit(f"--label {args.label!r}: use letters, digits, '.', '_' or '-'")
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.out or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         lex = str(BIN / "lex-dpr")
-        pairs, corpus = work / "pairs_train.jsonl", work / "merged_corpus.jsonl"
-        test = work / "pairs_test.jsonl"
+        timings_file = work / TIMINGS
+        kept: dict[str, float] = (
+            json.loads(timings_file.read_text(encoding="utf-8")) if timings_file.is_file() else {}
+        )
         timings: dict[str, float] = {}
         load = os.getloadavg()[0]
         print(describe_cpu(), flush=True)
         print(
-            f"data {args.data}, model {args.model}, {args.steps} steps of {args.batch_size} pairs, "
-            f"lr {args.lr:g}, load average {load:.1f}"
+            f"data {args.data}, run {args.label!r}, overrides {args.overrides or 'none'}, load average {load:.1f}"
             + (" (not idle: timings are pessimistic)" if load > 0.5 else ""),
             flush=True,
         )
+        if (work / "merged_corpus.jsonl").is_file() and all(
+            k in kept for k in ("passages", "pairs", "corpus")
+        ):
+            timings.update({k: kept[k] for k in ("passages", "pairs", "corpus")})
+            print(f"data stages            reused ({sum(timings.values()):.1f} s when run)", flush=True)
+        else:
+            data_stages(lex, args.data, work, timings)
+        zero_file = work / "zero_shot.json"
+        if zero_file.is_file() and "eval zero-shot" in kept:
+            zero_shot = json.loads(zero_file.read_text(encoding="utf-8"))
+            timings["eval zero-shot"] = kept["eval zero-shot"]
+            print(f"eval zero-shot         reused ({timings['eval zero-shot']:.1f} s when run)", flush=True)
+        else:
+            zero_shot = hybrid_eval(lex, "eval zero-shot", "multilingual-e5-small", work, zero_file, timings)
+        timings_file.write_text(json.dumps({**kept, **timings}, indent=1), encoding="utf-8")
+
+        out_dir = work / f"train-{args.label}"
+        shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run, not a resume of an older one
         run(
-            "passages",
-            [
-                lex,
-                "data",
-                "passages",
-                "--src-dir",
-                str(args.data),
-                "--out-law",
-                str(work / "law.jsonl"),
-                "--out-admin",
-                str(work / "admin.jsonl"),
-                "--quiet",
-            ],
-            timings,
-        )
-        run(
-            "pairs",
-            [
-                lex,
-                "data",
-                "pairs",
-                "--law",
-                str(work / "law.jsonl"),
-                "--admin",
-                str(work / "admin.jsonl"),
-                "--prec-json-dir",
-                str(args.data / "precedents"),
-                "--out",
-                str(pairs),
-                "--quiet",
-            ],
-            timings,
-        )
-        run(
-            "corpus",
-            [
-                lex,
-                "data",
-                "corpus",
-                "--law",
-                str(work / "law.jsonl"),
-                "--admin",
-                str(work / "admin.jsonl"),
-                "--prec",
-                str(work / "prec_fallback_passages.jsonl"),
-                "--out",
-                str(corpus),
-                "--quiet",
-            ],
-            timings,
-        )
-        common = ["--pairs", str(test), "--corpus", str(corpus), "--quiet"]
-        run("eval BM25", [lex, "eval", "--bm25", *common, "--out", str(work / "bm25.json")], timings)
-        run(
-            "eval zero-shot",
-            [lex, "eval", "--model", args.model, *common, "--out", str(work / "zero_shot.json")],
-            timings,
-        )
-        run(
-            "train (LoRA)",
+            "train",
             [
                 lex,
                 "train",
                 "--quiet",
-                f"model.bi_model={args.model}",
-                f"data.pairs={pairs}",
+                f"data.pairs={work / 'pairs_train.jsonl'}",
                 "data.valid_pairs=null",
-                f"data.passages={corpus}",
-                f"data.batch_size={args.batch_size}",
-                f"trainer.lr={args.lr}",
-                f"trainer.max_steps={args.steps}",
-                f"trainer.precision={args.precision}",
-                "trainer.eval_steps=null",
-                f"out_dir={work / 'train'}",
+                f"data.passages={work / 'merged_corpus.jsonl'}",
+                f"out_dir={out_dir}",
                 f"run_dir={work / 'wandb'}",
+                *args.overrides,
             ],
             timings,
         )
-        run(
-            "eval fine-tuned",
-            [lex, "eval", "--model", str(work / "train"), *common, "--out", str(work / "fine_tuned.json")],
-            timings,
+        tuned = hybrid_eval(
+            lex, "eval fine-tuned", str(out_dir), work, work / f"fine_tuned-{args.label}.json", timings
         )
 
-        results = {
-            name: json.loads((work / f"{name}.json").read_text())
-            for name in ("bm25", "zero_shot", "fine_tuned")
-        }
-        prints = {r["eval/fingerprint"] for r in results.values()}
+        prints = {zero_shot["eval/fingerprint"], tuned["eval/fingerprint"]}
         if len(prints) != 1:
             raise SystemExit(f"the evaluations saw different pairs or corpora: fingerprints {prints}")
-        n_test = sum(1 for line in test.read_text(encoding="utf-8").splitlines() if line.strip())
+        rows = {
+            "BM25": {m: tuned[f"bm25/{m}"] for m in METRICS},
+            "zero-shot": {m: zero_shot[f"eval/{m}"] for m in METRICS},
+            "zero-shot hybrid": {m: zero_shot[f"hybrid/{m}"] for m in METRICS},
+            "fine-tuned": {m: tuned[f"eval/{m}"] for m in METRICS},
+            "fine-tuned hybrid": {m: tuned[f"hybrid/{m}"] for m in METRICS},
+        }
+        valid = {
+            "zero-shot": zero_shot["fusion"]["valid"]["metrics"]["eval/ndcg_at_10"],
+            "fine-tuned": tuned["fusion"]["valid"]["metrics"]["eval/ndcg_at_10"],
+            "fine-tuned hybrid": tuned["fusion"]["valid"]["metrics"]["hybrid/ndcg_at_10"],
+        }
+        n_test = sum(1 for line in (work / "pairs_test.jsonl").open(encoding="utf-8") if line.strip())
+        n_passages = sum(1 for line in (work / "merged_corpus.jsonl").open(encoding="utf-8") if line.strip())
+        print(f"\ntest split: {n_test} queries against {n_passages} passages (valid only chooses)")
+        print(f"{'':<18}" + "".join(f"{'test ' + m:>20}" for m in METRICS) + f"{'valid ndcg_at_10':>20}")
+        for name, metrics in rows.items():
+            print(
+                f"{name:<18}"
+                + "".join(f"{metrics[m]:>20.4f}" for m in METRICS)
+                + (f"{valid[name]:>20.4f}" if name in valid else f"{'':>20}")
+            )
         print(
-            f"\ntest split: {n_test} queries against {sum(1 for _ in corpus.open(encoding='utf-8'))} passages"
+            f"fusion chosen on valid: zero-shot {zero_shot['hybrid/fusion']}, fine-tuned {tuned['hybrid/fusion']}"
         )
-        print(f"{'model':<12}" + "".join(f"{m.split('/')[1]:>14}" for m in METRICS))
-        for name, metrics in results.items():
-            print(f"{name:<12}" + "".join(f"{metrics[m]:>14.4f}" for m in METRICS))
-        tuned = results["fine_tuned"]["eval/ndcg_at_10"]
-        beats = all(tuned > results[b]["eval/ndcg_at_10"] for b in ("bm25", "zero_shot"))
+
+        steps = trained_steps(out_dir)
+        config = json.loads((out_dir / "bi_encoder" / "training_config.json").read_text(encoding="utf-8"))[
+            "config"
+        ]
+        batch = int(config["data"]["batch_size"]) * int(config["trainer"]["gradient_accumulation_steps"])
+        pairs_per_s = steps * batch / timings["train"]
         total = sum(timings.values())
+        beats = all(rows["fine-tuned"]["ndcg_at_10"] > rows[b]["ndcg_at_10"] for b in ("BM25", "zero-shot"))
         print(f"\nfine-tuned beats BM25 and zero-shot on nDCG@10: {'yes' if beats else 'NO'}")
         print(
-            f"wall time {total / 60:.1f} min (budget {args.budget_min:g} min: "
-            f"{'within' if total <= args.budget_min * 60 else 'OVER'}); training {timings['train (LoRA)'] / 60:.1f} min"
+            f"training: {steps} steps of {batch} pairs in {timings['train'] / 60:.1f} min "
+            f"({pairs_per_s:.2f} pairs/s, start-up included)"
         )
+        print(
+            f"wall time {total / 60:.1f} min (budget {args.budget_min:g} min: "
+            f"{'within' if total <= args.budget_min * 60 else 'OVER'})"
+        )
+        with (work / "ablation.jsonl").open("a", encoding="utf-8") as log:
+            record = {
+                "label": args.label,
+                "overrides": args.overrides,
+                "test": {name: metrics for name, metrics in rows.items()},
+                "valid_ndcg_at_10": valid,
+                "steps": steps,
+                "batch": batch,
+                "pairs_per_s": round(pairs_per_s, 3),
+                "train_min": round(timings["train"] / 60, 2),
+                "total_min": round(total / 60, 2),
+                "load": round(load, 2),
+            }
+            log.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ Measured, each in its own subprocess (so peak memory is per measurement):
   `SentenceTransformer.encode` in fp32 (tokenization included on both sides);
 - with `--modes precision`, lexdpr alone: LoRA training in fp32 against `trainer.precision=bf16` (bf16 autocast
   on a CPU with native bf16);
+- with `--modes breakdown`, lexdpr alone on the real pairs: the median seconds of a LoRA step's phases
+  (building the batch, forward, backward, optimizer) with the base model's dropout as shipped, without
+  dropout, and without dropout with LoRA in the last 6 of 12 blocks, in fp32 and (native bf16 only) bf16;
+  with the step's FLOP/s against a 2048 x 2048 matmul's (the reachable peak);
 - with `--modes accum`, lexdpr alone: one batch of B against B/4 queries × 4 accumulated micro-batches;
 - peak resident memory (ru_maxrss) of each subprocess.
 
@@ -279,8 +283,123 @@ def worker_st_encode(args: dict[str, Any]) -> dict[str, Any]:
     return {"passages_per_s": len(texts) / seconds, "seconds": seconds}
 
 
+# --- where a step's time goes ---------------------------------------------------------------------------
+
+# What `--modes breakdown` compares: the LoRA recipe before (dropout as the base model ships it, LoRA
+# dropout 0.05), without dropout, and without dropout with LoRA in the last half of the blocks only.
+BREAKDOWN_VARIANTS: dict[str, dict[str, Any]] = {
+    "LoRA, model dropout 0.1, LoRA dropout 0.05": {"dropout": None, "lora_dropout": 0.05, "layers": None},
+    "LoRA, no dropout": {"dropout": 0.0, "lora_dropout": 0.0, "layers": None},
+    "LoRA, no dropout, last 6 of 12 blocks": {"dropout": 0.0, "lora_dropout": 0.0, "layers": 6},
+}
+
+
+def worker_step_breakdown(args: dict[str, Any]) -> dict[str, Any]:
+    """Median seconds per step of building the batch, forward, backward and the optimizer, and the FLOP/s.
+
+    The step is the trainer's (`build_step_batch`, `embed_tokenized` with the CPU bucketing, `info_nce_loss`,
+    AdamW with clipping), timed phase by phase; the first step is warm-up and not counted.
+    """
+    import numpy as np
+    import torch
+
+    from lexdpr.training.bi_encoder import BiEncoder, LoraSettings
+    from lexdpr.training.loss import info_nce_loss
+    from lexdpr.training.model_ref import base_settings
+    from lexdpr.training.negatives import build_step_batch
+    from lexdpr.training.optimization import build_optimizer
+    from lexdpr.training.pairs import load_corpus, load_training_pairs
+    from lexdpr.training.runtime import pick_runtime
+
+    b, steps = args["batch_size"], args["steps"]
+    runtime = pick_runtime(args["precision"], "cpu", quiet=True)
+    settings = base_settings(args["model"], None, None, args["max_len"], min(args["max_len"], 128))
+    lora = LoraSettings(dropout=args["lora_dropout"], layers=args["layers"])
+    model = BiEncoder.build(settings, lora, seed=0, dropout=args["dropout"]).train()
+    corpus = load_corpus(args["passages"])
+    pairs = load_training_pairs(args["pairs"], corpus, quiet=True)[: b * (steps + 1)]
+    queries = model.tokenize([p.query_text for p in pairs], "query")
+    needed = list(dict.fromkeys(x for p in pairs for x in (*p.positives, *p.hard_negatives)))
+    passages = model.tokenize([corpus.texts[corpus.index[i]] for i in needed], "passage")
+    position = {pid: n for n, pid in enumerate(needed)}
+    optimizer = build_optimizer(model, 3e-4, 0.01)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    bucketing = runtime.bucketing
+    phases: dict[str, list[float]] = {"batch": [], "forward": [], "backward": [], "optimizer": []}
+    flops: list[float] = []
+    config = model.transformer_config()
+    blocks, hidden = config.num_hidden_layers, config.hidden_size
+    block_params = sum(
+        m.weight.numel()
+        for name, m in model.backbone.named_modules()
+        if isinstance(m, torch.nn.Linear) and ".layer." in name and "lora_" not in name
+    )
+    backward_share = (args["layers"] or blocks) / blocks
+    for step in range(steps + 1):
+        t0 = time.perf_counter()
+        batch = build_step_batch(
+            pairs, list(range(step * b, step * b + b)), position, 0.4, random.Random(step)
+        )
+        t1 = time.perf_counter()
+        with runtime.autocast()():
+            q = model.embed_tokenized(queries, batch.queries, bucketing.max_texts, bucketing.max_tokens)
+            p = model.embed_tokenized(passages, batch.passages, bucketing.max_texts, bucketing.max_tokens)
+        loss = info_nce_loss(q, p, batch.targets, batch.mask, 0.05)
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        t4 = time.perf_counter()
+        if step == 0:
+            continue
+        for name, seconds in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            phases[name].append(seconds)
+        lengths = np.concatenate([queries.lengths[batch.queries], passages.lengths[batch.passages]])
+        # forward: 2 FLOPs per weight per token in the blocks' linears, plus QK^T and AV (4 L^2 H per block);
+        # backward: the input gradients of the blocks it runs through (LoRA's weight gradients are tiny)
+        forward = (
+            2.0 * block_params * lengths.sum()
+            + 4.0 * float((lengths.astype(float) ** 2).sum()) * hidden * blocks
+        )
+        flops.append(forward * (1.0 + backward_share))
+    median = {name: float(np.median(v)) for name, v in phases.items()}
+    step_s = sum(median.values())
+    return {
+        **{f"{k}_s": v for k, v in median.items()},
+        "step_s": step_s,
+        "pairs_per_s": b / step_s,
+        "gflops_per_s": float(np.median(flops)) / step_s / 1e9,
+        "precision": runtime.precision_name,
+    }
+
+
+def worker_matmul_peak(args: dict[str, Any]) -> dict[str, Any]:
+    """GFLOP/s of a large square matmul in fp32 and bf16: the reachable peak a step's FLOP/s is compared to."""
+    import torch
+
+    out = {}
+    for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        a, c = torch.randn(2048, 2048, dtype=dtype), torch.randn(2048, 2048, dtype=dtype)
+        torch.mm(a, c)
+        start, runs = time.perf_counter(), 5
+        for _ in range(runs):
+            torch.mm(a, c)
+        out[name] = 2 * 2048**3 * runs / (time.perf_counter() - start) / 1e9
+    return out
+
+
 WORKERS = {
-    f.__name__: f for f in (worker_lexdpr_train, worker_st_train, worker_lexdpr_encode, worker_st_encode)
+    f.__name__: f
+    for f in (
+        worker_lexdpr_train,
+        worker_st_train,
+        worker_lexdpr_encode,
+        worker_st_encode,
+        worker_step_breakdown,
+        worker_matmul_peak,
+    )
 }
 
 
@@ -310,7 +429,9 @@ def main() -> None:
     parser.add_argument("--laws-dir", type=Path, default=SHARED / "laws")
     parser.add_argument("--precedents-dir", type=Path, default=SHARED / "precedents")
     parser.add_argument(
-        "--modes", default="lora,full,encode", help="comma list of lora, full, encode, accum, precision"
+        "--modes",
+        default="lora,full,encode",
+        help="comma list of lora, full, encode, accum, precision, breakdown",
     )
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="how steps are timed")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
@@ -389,6 +510,29 @@ def main() -> None:
                 f"speed-up {bf16['pairs_per_s'] / fp32['pairs_per_s']:.2f}x",
                 flush=True,
             )
+        if "breakdown" in args.modes.split(","):
+            peak = _run_worker("worker_matmul_peak", {})
+            print(
+                f"matmul peak (2048 x 2048): fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s",
+                flush=True,
+            )
+            print(
+                f"{'step breakdown (median s)':<44}{'batch':>7}{'forward':>9}{'backward':>10}{'optimizer':>11}"
+                f"{'step':>7}{'pairs/s':>9}{'GFLOP/s':>9}{'of peak':>9}",
+                flush=True,
+            )
+            for precision in ("fp32", "bf16"):
+                for label, variant in BREAKDOWN_VARIANTS.items():
+                    r = _run_worker("worker_step_breakdown", {**common, **variant, "precision": precision})
+                    if r["precision"] != precision:
+                        continue  # this CPU has no native bf16: the bf16 rows would repeat fp32
+                    print(
+                        f"{label + ', ' + precision:<44}{r['batch_s']:>7.3f}{r['forward_s']:>9.3f}"
+                        f"{r['backward_s']:>10.3f}{r['optimizer_s']:>11.3f}{r['step_s']:>7.2f}"
+                        f"{r['pairs_per_s']:>9.2f}{r['gflops_per_s']:>9.1f}"
+                        f"{r['gflops_per_s'] / peak[precision]:>9.0%}",
+                        flush=True,
+                    )
         if "accum" in args.modes.split(","):
             # GradCache costs a second forward of each micro-batch: expect ~1.3x the time of one big batch
             plain = _run_worker("worker_lexdpr_train", {**common, "lora": True})

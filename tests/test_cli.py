@@ -55,7 +55,7 @@ def test_train_help_lists_every_dotted_key_with_its_default() -> None:
     output = _help("train")
     for key in all_dotted_keys():
         assert f"  {key}=" in output, key
-    assert "trainer.lr=2e-05" in output and "model.bi_model=multilingual-e5-small" in output
+    assert "trainer.lr=0.0003" in output and "model.bi_model=multilingual-e5-small" in output
     assert "DESIGN" not in output
 
 

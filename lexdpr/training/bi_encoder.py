@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -56,6 +56,7 @@ class LoraSettings:
     alpha: int = 16
     dropout: float = 0.05
     target_modules: str | list[str] = "auto"
+    layers: int | None = None  # only the last N encoder blocks; None = all
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -87,11 +88,23 @@ class BiEncoder(torch.nn.Module):
     # --- building and loading ----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, settings: EncoderSettings, lora: LoraSettings | None, seed: int = 0) -> BiEncoder:
-        """A trainable bi-encoder on top of the base model; `lora=None` means full fine-tuning."""
+    def build(
+        cls,
+        settings: EncoderSettings,
+        lora: LoraSettings | None,
+        seed: int = 0,
+        dropout: float | None = None,
+    ) -> BiEncoder:
+        """A trainable bi-encoder on top of the base model; `lora=None` means full fine-tuning.
+
+        `dropout` replaces the base model's own dropout rates (hidden and attention) for training;
+        None keeps them. Inference is unaffected: eval mode never drops.
+        """
         from transformers import AutoTokenizer
 
         backbone = _load_transformer(settings.base_model_path)
+        if dropout is not None:
+            _set_dropout(backbone, dropout)
         tokenizer = AutoTokenizer.from_pretrained(settings.base_model_path)
         if lora is not None:
             backbone = _wrap_lora(backbone, lora, seed)
@@ -222,6 +235,48 @@ class BiEncoder(torch.nn.Module):
             start += ids.numel()
         return out
 
+    @contextlib.contextmanager
+    def inference_weights(self, dtype: torch.dtype | None) -> Iterator[None]:
+        """While encoding without gradients: LoRA merged into its base weights, frozen linears in `dtype`.
+
+        Why: at inference nothing changes between calls, yet a LoRA layer runs two extra small matmuls and
+        autocast re-casts every weight to bf16 in every bucketed call (a corpus is ~1,000 calls). Here
+        each linear's effective weight (W + scale·B·A) is built once, cast once, and the adapter
+        branches are switched off; the original tensors are put back afterwards, untouched (training
+        resumes from exactly the weights it had). `dtype` None keeps fp32 and only merges.
+        """
+        from peft.tuners.lora import LoraLayer
+
+        adapters = [m for m in self.backbone.modules() if isinstance(m, LoraLayer)] if self.lora else []
+        branches = {id(b) for m in adapters for d in (m.lora_A, m.lora_B) for b in d.values()}
+        merged = {id(m.base_layer): m for m in adapters}
+        kept: list[tuple[torch.nn.Linear, torch.Tensor, torch.Tensor | None]] = []
+        with torch.no_grad():
+            for module in self.backbone.modules():
+                if not isinstance(module, torch.nn.Linear) or id(module) in branches:
+                    continue
+                if id(module) not in merged and dtype is None:
+                    continue
+                weight = module.weight.data
+                adapter = merged.get(id(module))
+                if adapter is not None:
+                    for name in adapter.active_adapters:
+                        weight = weight + adapter.get_delta_weight(name).to(weight.dtype)
+                kept.append(
+                    (module, module.weight.data, module.bias.data if module.bias is not None else None)
+                )
+                module.weight.data = weight.to(dtype) if dtype is not None else weight
+                if module.bias is not None and dtype is not None:
+                    module.bias.data = module.bias.data.to(dtype)
+        try:
+            with self.backbone.disable_adapter() if adapters else contextlib.nullcontext():
+                yield
+        finally:
+            for module, weight, bias in kept:
+                module.weight.data = weight
+                if bias is not None:
+                    module.bias.data = bias
+
     @torch.no_grad()
     def encode(
         self, texts: Sequence[str], kind: Kind, max_texts: int = 64, max_tokens: int = 16384
@@ -264,6 +319,18 @@ def _load_transformer(path: str) -> torch.nn.Module:
         raise InputError(path, f"cannot load a transformer model here ({exc})") from None
 
 
+def _set_dropout(backbone: torch.nn.Module, rate: float) -> None:
+    """Every dropout layer of the base model drops at `rate` (0: no random mask is drawn at all).
+
+    Why a module walk: transformers reads attention dropout from the module at call time
+    (`self.dropout.p`), so this covers hidden and attention dropout alike, and the saved config keeps
+    the model's own rates for whoever fine-tunes the result later.
+    """
+    for module in backbone.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = rate
+
+
 def _wrap_lora(backbone: torch.nn.Module, lora: LoraSettings, seed: int) -> torch.nn.Module:
     from peft import LoraConfig, get_peft_model
 
@@ -271,7 +338,7 @@ def _wrap_lora(backbone: torch.nn.Module, lora: LoraSettings, seed: int) -> torc
         r=lora.r,
         lora_alpha=lora.alpha,
         lora_dropout=lora.dropout,
-        target_modules=lora_target_modules(backbone, lora.target_modules),
+        target_modules=lora_target_modules(backbone, lora.target_modules, lora.layers),
         bias="none",
     )
     with torch.random.fork_rng(devices=[]):

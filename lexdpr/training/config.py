@@ -36,7 +36,16 @@ class PeftConfig:
     )
     r: int = field(default=8, metadata={"help": "LoRA rank."})
     alpha: int = field(default=16, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
-    dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
+    dropout: float = field(
+        default=0.0,
+        metadata={"help": "Dropout on the LoRA branch's input (0 = none, and no random masks to draw)."},
+    )
+    layers: int | None = field(
+        default=None,
+        metadata={
+            "help": "LoRA in the last N encoder blocks only (null = all): the backward pass stops below them."
+        },
+    )
     target_modules: str | list[str] = field(
         default="auto",
         metadata={
@@ -71,6 +80,13 @@ class ModelConfig:
             "help": "Folder (PVC) or s3:// prefix where base models are cached; null = the default cache."
         },
     )
+    dropout: float | None = field(
+        default=0.0,
+        metadata={
+            "help": "The base model's hidden and attention dropout while training; null keeps the model's "
+            "own (0.1 in BERT/XLM-R). Drawing the masks took a third of a CPU step (docs/training.md)."
+        },
+    )
     peft: PeftConfig = field(default_factory=PeftConfig, metadata={"help": "LoRA adapter settings."})
 
 
@@ -98,7 +114,7 @@ class DataConfig:
         metadata={"help": "The corpus (JSONL passages): hard negatives' texts and the retrieval index."},
     )
     batch_size: int = field(
-        default=32, metadata={"help": "Queries per micro-batch, across all processes under torchrun."}
+        default=16, metadata={"help": "Queries per micro-batch, across all processes under torchrun."}
     )
     multiply: int = field(
         default=0,
@@ -114,6 +130,13 @@ class DataConfig:
             "(the rest are the other queries' positives); 0 = in-batch negatives only."
         },
     )
+    false_negative_guard: bool = field(
+        default=False,
+        metadata={
+            "help": "Never score as a query's negative a neighbour of its positive (same 제N조: other "
+            "paragraphs, 제N조의M) or an article other training queries cite with its positive."
+        },
+    )
     num_workers: int = field(
         default=0,
         metadata={
@@ -126,7 +149,10 @@ class DataConfig:
 class TrainerConfig:
     """Optimisation, evaluation and checkpointing."""
 
-    lr: float = field(default=2e-5, metadata={"help": "Peak learning rate of AdamW."})
+    lr: float = field(
+        default=3e-4,
+        metadata={"help": "Peak learning rate of AdamW (LoRA; full fine-tuning wants 1e-5 to 3e-5)."},
+    )
     temperature: float = field(
         default=0.05, metadata={"help": "InfoNCE temperature (scores are divided by it)."}
     )
@@ -490,6 +516,8 @@ def validate(config: TrainConfig) -> None:
         (m.pooling in (None, *POOLING_CHOICES), f"model.pooling must be one of {POOLING_CHOICES} or null"),
         (m.peft.r >= 1, "model.peft.r must be >= 1"),
         (0.0 <= m.peft.dropout < 1.0, "model.peft.dropout must be in [0, 1)"),
+        (m.peft.layers is None or m.peft.layers >= 1, "model.peft.layers must be >= 1 or null"),
+        (m.dropout is None or 0.0 <= m.dropout < 1.0, "model.dropout must be in [0, 1) or null"),
         (d.batch_size >= 1, "data.batch_size must be >= 1"),
         (d.multiply in MULTIPLY_CHOICES, f"data.multiply must be one of {MULTIPLY_CHOICES}"),
         (0.0 <= d.hard_negative_ratio < 1.0, "data.hard_negative_ratio must be in [0, 1)"),

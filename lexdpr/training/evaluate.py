@@ -125,7 +125,7 @@ def embed_texts(
     buckets = iter_padded(
         tokens, np.arange(len(tokens)), model.pad_id, bucketing.max_texts, bucketing.max_tokens
     )
-    with runtime.inference_autocast()():
+    with torch.no_grad(), model.inference_weights(runtime.inference_dtype), runtime.inference_autocast()():
         for bucket, ids, mask in track(buckets, description, total=total, quiet=quiet):
             out[torch.from_numpy(bucket).to(out.device)] = model(ids, mask).float()
     model.train(was_training)

@@ -9,7 +9,9 @@ other queries' positives as in-batch negatives plus the H hard negatives in the 
 The H slots are spread over the queries (each contributes ⌊H/B⌋ or ⌈H/B⌉ of its own mined negatives, the
 extra ones going to randomly chosen queries); a query with too few mined negatives leaves its slots to others.
 Every passage in the pool is a candidate for every query, as in DPR. A passage the query lists as positive
-(other than its target) is masked out of its scores; duplicates are encoded once.
+(other than its target) is masked out of its scores; duplicates are encoded once. With a false-negative
+guard (`false_negatives.FalseNegativeGuard`), passages it blocks for a query are not drawn as that query's
+hard negatives and are masked out of its scores like its other positives.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from lexdpr.data_processing.pair import Pair
+from lexdpr.training.false_negatives import FalseNegativeGuard
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ def build_step_batch(
     passage_position: Mapping[str, int],
     ratio: float,
     rng: random.Random,
+    guard: FalseNegativeGuard | None = None,
 ) -> StepBatch:
     """Choose each query's target positive and the hard negatives of the step (deterministic given `rng`)."""
     chosen = [pairs[i] for i in query_positions]
@@ -72,10 +76,10 @@ def build_step_batch(
 
     budget = hard_negative_budget(len(chosen), ratio)
     candidates = []
-    for p in chosen:
+    for i, p in zip(query_positions, chosen, strict=True):
         negs = list(p.hard_negatives)
         rng.shuffle(negs)
-        candidates.append(negs)
+        candidates.append([n for n in negs if not guard.blocks(i, n)] if guard is not None else negs)
     quota = [budget // len(chosen)] * len(chosen)
     for i in rng.sample(range(len(chosen)), budget % len(chosen)):
         quota[i] += 1
@@ -92,6 +96,10 @@ def build_step_batch(
             col = pool.column.get(pid)
             if col is not None and col != targets[row]:
                 mask[row, col] = True
+        if guard is not None:
+            for col, pid in enumerate(pool.ids):
+                if col != targets[row] and guard.blocks(query_positions[row], pid):
+                    mask[row, col] = True
     return StepBatch(
         queries=np.asarray(query_positions, dtype=np.int64),
         passages=np.asarray([passage_position[pid] for pid in pool.ids], dtype=np.int64),

@@ -48,6 +48,7 @@ from lexdpr.training.augmentation import augment
 from lexdpr.training.bi_encoder import BiEncoder, LoraSettings
 from lexdpr.training.config import TrainConfig, config_to_dict, config_to_yaml, flatten, validate
 from lexdpr.training.evaluate import EvalData, prepare_retrieval_set, prepare_valid_set, run_evaluation
+from lexdpr.training.false_negatives import FalseNegativeGuard
 from lexdpr.training.grad_cache import contrastive_step
 from lexdpr.training.model_ref import base_settings
 from lexdpr.training.negatives import build_step_batch
@@ -100,6 +101,7 @@ class _TrainingData:
     passage_tokens: TokenizedTexts
     passage_position: dict[str, int]
     eval_data: EvalData | None
+    guard: FalseNegativeGuard | None = None  # data.false_negative_guard
     epoch_batches: list[list[list[int]]] = field(default_factory=list)
 
 
@@ -234,8 +236,12 @@ class _TrainingRun:
             config.model.query_max_len,
         )
         peft = config.model.peft
-        lora = LoraSettings(peft.r, peft.alpha, peft.dropout, peft.target_modules) if peft.enabled else None
-        model = BiEncoder.build(settings, lora, seed=t.seed).to(runtime.device)
+        lora = (
+            LoraSettings(peft.r, peft.alpha, peft.dropout, peft.target_modules, peft.layers)
+            if peft.enabled
+            else None
+        )
+        model = BiEncoder.build(settings, lora, seed=t.seed, dropout=config.model.dropout).to(runtime.device)
         if world.is_main:
             _write_training_config(root, config_dict, tracker.folder, settings)
 
@@ -331,7 +337,7 @@ class _TrainingRun:
         indices = batches[position.batch]
         rng = random.Random(f"step-{t.seed}-{position.epoch}-{position.batch}")
         batch = build_step_batch(
-            data.pairs, indices, data.passage_position, self.config.data.hard_negative_ratio, rng
+            data.pairs, indices, data.passage_position, self.config.data.hard_negative_ratio, rng, data.guard
         )
         lr = self.scheduler.get_last_lr()[0]
         loss = contrastive_step(
@@ -508,10 +514,17 @@ def _prepare_data(config: TrainConfig, model: BiEncoder, quiet: bool) -> _Traini
         # The whole corpus is encoded for evaluation anyway: tokenize it once for both uses.
         passage_tokens = model.tokenize(corpus.texts, "passage", d.num_workers)
         eval_data = EvalData(corpus, passage_tokens, retrieval, valid)
-        return _TrainingData(pairs, query_tokens, passage_tokens, corpus.index, eval_data)
+        return _TrainingData(
+            pairs, query_tokens, passage_tokens, corpus.index, eval_data, _guard(config, pairs)
+        )
     needed = _training_passages(pairs, corpus)
     passage_tokens = model.tokenize([corpus.texts[corpus.index[i]] for i in needed], "passage", d.num_workers)
-    return _TrainingData(pairs, query_tokens, passage_tokens, {pid: n for n, pid in enumerate(needed)}, None)
+    position = {pid: n for n, pid in enumerate(needed)}
+    return _TrainingData(pairs, query_tokens, passage_tokens, position, None, _guard(config, pairs))
+
+
+def _guard(config: TrainConfig, pairs: list[Pair]) -> FalseNegativeGuard | None:
+    return FalseNegativeGuard(pairs) if config.data.false_negative_guard else None
 
 
 def _without_evaluation(config: TrainConfig) -> TrainConfig:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lexdpr.errors import ConfigError
 from lexdpr.training.bi_encoder import BiEncoder, EncoderSettings, LoraSettings, pool
 from lexdpr.training.model_ref import base_settings, load_bi_encoder
 from lexdpr.training.peft_targets import lora_target_modules
@@ -106,3 +107,61 @@ def test_base_settings_from_a_plain_folder(tiny_model):
         32,
     )
     assert base_settings(str(tiny_model), None, "cls", None, None).pooling == "cls"
+
+
+def test_lora_in_the_last_blocks_only(tiny_model):
+    encoder = BiEncoder.build(settings(tiny_model), LoraSettings(r=2, alpha=4, layers=1))
+    adapted = {n for n, _ in encoder.backbone.named_modules() if n.endswith("lora_A")}
+    assert adapted and all(".layer.1." in n for n in adapted)  # the tiny BERT has blocks 0 and 1
+    assert {n.rsplit(".", 2)[-2] for n in adapted} >= {"query", "key", "value", "dense"}
+    # no parameter of block 0 trains, so the backward pass stops above it
+    with pytest.raises(ConfigError, match="has 2 encoder blocks"):
+        BiEncoder.build(settings(tiny_model), LoraSettings(layers=3))
+
+
+def test_dropout_override_reaches_every_dropout_of_the_base_model(tiny_model):
+    kept = BiEncoder.build(settings(tiny_model), LoraSettings(dropout=0.2))
+    rates = {round(m.p, 3) for n, m in kept.backbone.named_modules() if isinstance(m, torch.nn.Dropout)}
+    assert 0.2 in rates and len(rates) == 2  # the base model's own rate and LoRA's
+    off = BiEncoder.build(settings(tiny_model), LoraSettings(dropout=0.2), dropout=0.0).train()
+    base = [
+        m for n, m in off.backbone.named_modules() if isinstance(m, torch.nn.Dropout) and "lora_" not in n
+    ]
+    assert base and all(m.p == 0.0 for m in base)
+    assert {
+        m.p
+        for n, m in off.backbone.named_modules()
+        if "lora_dropout" in n and isinstance(m, torch.nn.Dropout)
+    } == {0.2}
+    # without dropout anywhere, training mode gives the eval-mode vectors
+    quiet = BiEncoder.build(settings(tiny_model), LoraSettings(dropout=0.0), dropout=0.0)
+    text = ["임대차 계약의 해지"]
+    assert torch.equal(quiet.train().encode(text, "query"), quiet.eval().encode(text, "query"))
+
+
+@pytest.mark.parametrize("lora", [True, False])
+def test_inference_weights_merge_lora_and_put_the_weights_back(tiny_model, lora):
+    encoder = BiEncoder.build(settings(tiny_model), LoraSettings(dropout=0.0) if lora else None, seed=1)
+    with torch.no_grad():
+        for name, param in encoder.named_parameters():
+            if "lora_B" in name:
+                param.add_(torch.randn_like(param) * 0.05)  # a trained adapter, not the zero init
+    encoder.eval()
+    before = {n: p.detach().clone() for n, p in encoder.named_parameters()}
+    texts = ["임대차 계약의 해지", "부동산에 관한 물권의 득실변경은 등기하여야 그 효력이 생긴다."]
+    plain = encoder.encode(texts, "passage")
+    with encoder.inference_weights(None):
+        merged = encoder.encode(texts, "passage")
+    assert torch.allclose(merged, plain, atol=1e-5)
+    with encoder.inference_weights(torch.bfloat16), torch.autocast("cpu", dtype=torch.bfloat16):
+        low = encoder.encode(texts, "passage")
+        linears = [
+            m
+            for n, m in encoder.backbone.named_modules()
+            if isinstance(m, torch.nn.Linear) and "lora_" not in n
+        ]
+        assert all(m.weight.dtype == torch.bfloat16 for m in linears)
+    assert torch.nn.functional.cosine_similarity(low, plain).min() > 0.99
+    after = dict(encoder.named_parameters())
+    assert all(torch.equal(before[n], after[n]) and after[n].dtype == torch.float32 for n in before)
+    assert torch.equal(encoder.encode(texts, "passage"), plain)

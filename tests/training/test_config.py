@@ -28,12 +28,12 @@ def test_defaults_match_the_issue():
         True,
         8,
         16,
-        0.05,
+        0.0,
     )
-    assert c.model.peft.target_modules == "auto"
-    assert (c.data.batch_size, c.data.multiply, c.data.hard_negative_ratio) == (32, 0, 0.4)
+    assert c.model.peft.target_modules == "auto" and c.model.dropout == 0.0
+    assert (c.data.batch_size, c.data.multiply, c.data.hard_negative_ratio) == (16, 0, 0.4)
     t = c.trainer
-    assert (t.lr, t.temperature, t.weight_decay, t.warmup_ratio) == (2e-5, 0.05, 0.01, 0.1)
+    assert (t.lr, t.temperature, t.weight_decay, t.warmup_ratio) == (3e-4, 0.05, 0.01, 0.1)
     assert (t.gradient_accumulation_steps, t.gradient_clip_norm, t.epochs, t.seed, t.keep_last) == (
         1,
         1.0,
@@ -124,6 +124,13 @@ def test_every_key_has_help():
     keys = all_dotted_keys()
     assert "model.peft.r" in keys and "trainer.lr" in keys and "model.peft" not in keys
     assert all(field_help(k) for k in keys)
+
+
+def test_the_gpu_recipe_loads_and_changes_only_what_it_names():
+    config = load_config(str(BASE_YAML.with_name("gpu.yaml")), [])
+    assert (config.trainer.lr, config.data.batch_size, config.model.peft.r) == (2e-4, 64, 16)
+    assert config.model.dropout is None and config.data.false_negative_guard is True
+    assert config.trainer.temperature == TrainConfig().trainer.temperature  # not named there: the default
 
 
 def test_base_yaml_holds_exactly_the_defaults():

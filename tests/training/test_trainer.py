@@ -125,6 +125,29 @@ def test_gradcache_full_finetuning_and_augmentation_run(train_overrides):
     assert (result.last_checkpoint / "model.safetensors").exists()
 
 
+def test_recipe_keys_reach_the_model_guard_and_adapter(train_overrides):
+    """model.dropout, model.peft.layers and data.false_negative_guard train end to end and shape the adapter."""
+    from safetensors import safe_open
+
+    config = load_config(
+        None,
+        [
+            *train_overrides,
+            "model.dropout=0",
+            "model.peft.dropout=0",
+            "model.peft.layers=1",
+            "data.false_negative_guard=true",
+            "trainer.epochs=1",
+            "trainer.eval_steps=null",
+        ],
+    )
+    result = train(config, quiet=True)
+    assert result.state == "finished" and math.isfinite(result.final_metrics["eval/ndcg_at_10"])
+    with safe_open(str(result.last_checkpoint / "adapter_model.safetensors"), "pt") as weights:
+        blocks = {key.split(".layer.")[1].split(".")[0] for key in weights.keys()}
+    assert blocks == {"1"}  # the tiny BERT's last block only
+
+
 def test_nan_loss_stops_the_run_as_failed(train_overrides, monkeypatch):
     monkeypatch.setattr(trainer_module, "contrastive_step", lambda *a, **k: float("nan"))
     config = load_config(None, train_overrides)
