@@ -158,6 +158,9 @@ def train_recipes(base: Path, names: tuple[str, ...] = tuple(RECIPES)) -> dict[s
                 "data.passages": str(data["corpus"]),
                 "data.batch_size": 8,
                 "trainer.precision": "fp32",
+                # the recipes were tuned with dropout on (lr=5 diverges without it instead of collapsing)
+                "model.dropout": None,
+                "model.peft.dropout": 0.05,
                 "out_dir": str(base / name),
                 "run_dir": str(base / "wandb"),
                 **overrides,
