@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from lawgo_stages import data_stage_argvs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "lawgo"
 BIN = Path(sys.executable).parent
@@ -47,27 +49,8 @@ def data_stages(data: Path, work: Path, lex: str) -> None:
     """passages → pairs → corpus into `work` (skipped when the corpus and the test pairs are there)."""
     if (work / "merged_corpus.jsonl").is_file() and (work / "pairs_test.jsonl").is_file():
         return
-    law, admin = str(work / "law.jsonl"), str(work / "admin.jsonl")
-    run("passages", [lex, "data", "passages", "--src-dir", str(data), "--out-law", law, "--out-admin", admin])
-    run(
-        "pairs",
-        [
-            *(lex, "data", "pairs", "--law", law, "--admin", admin),
-            *("--prec-json-dir", str(data / "precedents"), "--out", str(work / "pairs_train.jsonl")),
-        ],
-    )
-    run(
-        "corpus",
-        [
-            *(lex, "data", "corpus", "--law", law, "--admin", admin),
-            *(
-                "--prec",
-                str(work / "prec_fallback_passages.jsonl"),
-                "--out",
-                str(work / "merged_corpus.jsonl"),
-            ),
-        ],
-    )
+    for label, argv in data_stage_argvs(lex, data, work).items():
+        run(label, argv)
 
 
 def main() -> None:

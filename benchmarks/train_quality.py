@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from cpu_info import describe_cpu
+from lawgo_stages import data_stage_argvs
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "lawgo"
@@ -58,49 +59,9 @@ def run(label: str, argv: list[str], timings: dict[str, float]) -> None:
 
 
 def data_stages(lex: str, data: Path, work: Path, timings: dict[str, float]) -> None:
-    """passages → pairs (train / valid / test) → merged corpus, into `work`."""
-    law, admin = str(work / "law.jsonl"), str(work / "admin.jsonl")
-    run(
-        "passages",
-        [lex, "data", "passages", "--src-dir", str(data), "--out-law", law, "--out-admin", admin, "--quiet"],
-        timings,
-    )
-    run(
-        "pairs",
-        [
-            lex,
-            "data",
-            "pairs",
-            "--law",
-            law,
-            "--admin",
-            admin,
-            "--prec-json-dir",
-            str(data / "precedents"),
-            "--out",
-            str(work / "pairs_train.jsonl"),
-            "--quiet",
-        ],
-        timings,
-    )
-    run(
-        "corpus",
-        [
-            lex,
-            "data",
-            "corpus",
-            "--law",
-            law,
-            "--admin",
-            admin,
-            "--prec",
-            str(work / "prec_fallback_passages.jsonl"),
-            "--out",
-            str(work / "merged_corpus.jsonl"),
-            "--quiet",
-        ],
-        timings,
-    )
+    """passages → pairs (train / valid / test) → merged corpus, into `work`, with `--quiet`."""
+    for label, argv in data_stage_argvs(lex, data, work).items():
+        run(label, [*argv, "--quiet"], timings)
 
 
 def hybrid_eval(lex: str, label: str, model: str, work: Path, out: Path, timings: dict[str, float]) -> dict:

@@ -12,6 +12,7 @@ import re
 
 PREAMBLE_LABEL = "전문"
 _ARTICLE_ID = re.compile(r"^(?P<article>(?:LAW|ADM)_\d+_(?:제\d+(?:-\d+)?조(?:의\d+)?|전문))(?:_\d+){0,2}$")
+_ARTICLE_NUMBER = re.compile(r"^((?:LAW|ADM)_\d+_제\d+(?:-\d+)?조)")
 _CIRCLED = {chr(0x2460 + i): i + 1 for i in range(20)}  # ①..⑳
 _CIRCLED.update({chr(0x3251 + i): i + 21 for i in range(15)})  # ㉑..㉟
 _CIRCLED.update({chr(0x32B1 + i): i + 36 for i in range(15)})  # ㊱..㊿
@@ -43,6 +44,13 @@ def article_id_of(passage_id: str) -> str:
     """The article-level id of any law/admin passage id; other ids are returned unchanged."""
     match = _ARTICLE_ID.match(passage_id)
     return match.group("article") if match else passage_id
+
+
+def article_number_of(passage_id: str) -> str | None:
+    """The article number without branch or paragraph: `LAW_1_제10조` for LAW_1_제10조, LAW_1_제10조의2 and
+    LAW_1_제10조_3 (`ADM_7_제1-2조` likewise); None for precedent and preamble ids."""
+    match = _ARTICLE_NUMBER.match(passage_id)
+    return match.group(1) if match else None
 
 
 def paragraph_number(marker: str) -> int | None:

@@ -18,22 +18,12 @@ On the law.go.kr training split 0.6 % of the mined hard negatives are neighbours
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lexdpr.data_processing.pair import Pair
-from lexdpr.data_processing.passage_ids import article_id_of
-
-# LAW_{id}_제{n}조 / ADM_{id}_제{n}[-{k}]조: the article number without its 의{m} branch or paragraph.
-_ARTICLE_NUMBER = re.compile(r"^((?:LAW|ADM)_\d+_제\d+(?:-\d+)?조)")
-
-
-def article_number_of(passage_id: str) -> str | None:
-    """`LAW_1_제10조` for LAW_1_제10조, LAW_1_제10조의2 and LAW_1_제10조_3; None for other ids."""
-    match = _ARTICLE_NUMBER.match(passage_id)
-    return match.group(1) if match else None
+from lexdpr.data_processing.passage_ids import article_id_of, article_number_of
 
 
 @dataclass(frozen=True)
@@ -47,14 +37,13 @@ class FalseNegativeGuard:
     """Per training pair, which passage ids must not be its negatives."""
 
     def __init__(self, pairs: Sequence[Pair]) -> None:
+        positive_articles = [{article_id_of(pid) for pid in pair.positives} for pair in pairs]
         cocited: dict[str, set[str]] = defaultdict(set)
-        for pair in pairs:
-            articles = {article_id_of(pid) for pid in pair.positives}
+        for articles in positive_articles:
             for article in articles:
                 cocited[article].update(articles - {article})
         self._guarded: list[_Guarded] = []
-        for pair in pairs:
-            articles = {article_id_of(pid) for pid in pair.positives}
+        for pair, articles in zip(pairs, positive_articles, strict=True):
             self._guarded.append(
                 _Guarded(
                     articles=frozenset(set().union(*(cocited[a] for a in articles)) - articles),

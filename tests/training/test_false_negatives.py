@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 from lexdpr.data_processing.pair import Pair
-from lexdpr.training.false_negatives import FalseNegativeGuard, article_number_of
+from lexdpr.data_processing.passage_ids import article_number_of
+from lexdpr.training.false_negatives import FalseNegativeGuard
 from lexdpr.training.negatives import build_step_batch
 
 

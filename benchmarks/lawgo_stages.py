@@ -1,0 +1,31 @@
+"""The three data stages as `lex-dpr data …` command lines, for the benchmarks that start from raw law.go.kr data.
+
+One place for the argv of passages → pairs → corpus into a work folder, so `train_quality.py` and
+`hybrid_quality.py` build the same files the same way (`data_stages.py` times the stage modules with its own
+worker and chunk flags instead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def data_stage_argvs(lex: str, data: Path, work: Path) -> dict[str, list[str]]:
+    """label → argv of passages, pairs (train / valid / test) and the merged corpus, written into `work`."""
+    law, admin = str(work / "law.jsonl"), str(work / "admin.jsonl")
+    return {
+        "passages": [lex, "data", "passages", "--src-dir", str(data), "--out-law", law, "--out-admin", admin],
+        "pairs": [
+            *(lex, "data", "pairs", "--law", law, "--admin", admin),
+            *("--prec-json-dir", str(data / "precedents"), "--out", str(work / "pairs_train.jsonl")),
+        ],
+        "corpus": [
+            *(lex, "data", "corpus", "--law", law, "--admin", admin),
+            *(
+                "--prec",
+                str(work / "prec_fallback_passages.jsonl"),
+                "--out",
+                str(work / "merged_corpus.jsonl"),
+            ),
+        ],
+    }
