@@ -38,6 +38,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lawgo_stages import link_all
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -195,16 +197,6 @@ def run_measured(label: str, args: list[str]) -> Usage:
     return Usage(wall, cpu, max_rss, max(peak[0], max_rss), peak[1])
 
 
-def _link_all(sources: list[Path], target: Path) -> int:
-    target.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for folder in sources:
-        for path in sorted(folder.glob("*.json")):
-            (target / path.name).symlink_to(path)
-            count += 1
-    return count
-
-
 def _replicate_laws(law_dirs: list[Path], target: Path, copies: int) -> None:
     """`copies` replicas of every law, each under a new 법령ID (9 + 2-digit copy + id) and name."""
     target.mkdir(parents=True, exist_ok=True)
@@ -350,9 +342,9 @@ def scale(args: argparse.Namespace) -> None:
         if "lawgo" in sizes:
             rows += run_size("lawgo", data, data / "precedents", tmp / "out-lawgo", args)
         merged = tmp / "merged"
-        _link_all([data / "laws", xl / "laws"], merged / "laws")
-        _link_all([data / "admin_rules"], merged / "admin_rules")
-        _link_all([data / "precedents", xl / "precedents"], merged / "precedents")
+        link_all([data / "laws", xl / "laws"], merged / "laws")
+        link_all([data / "admin_rules"], merged / "admin_rules")
+        link_all([data / "precedents", xl / "precedents"], merged / "precedents")
         if "xl" in sizes:
             rows += run_size("lawgo+xl", merged, merged / "precedents", tmp / "out-xl", args)
         if "million" in sizes:
@@ -361,7 +353,7 @@ def scale(args: argparse.Namespace) -> None:
             big = tmp / "million"
             print(f"[1M] writing {copies} replicas of the laws …", flush=True)
             _replicate_laws([data / "laws", xl / "laws"], big / "laws", copies)
-            _link_all([data / "laws", xl / "laws"], big / "laws")
+            link_all([data / "laws", xl / "laws"], big / "laws")
             (big / "admin_rules").symlink_to(merged / "admin_rules")
             rows += run_size(f"laws ×{copies + 1}", big, merged / "precedents", tmp / "out-million", args)
             shutil.rmtree(big)

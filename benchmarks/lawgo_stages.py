@@ -10,6 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def link_all(sources: list[Path], target: Path) -> int:
+    """Symlink every `*.json` of `sources` into `target` (a merged view of several data folders)."""
+    target.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for folder in sources:
+        for path in sorted(folder.glob("*.json")):
+            (target / path.name).symlink_to(path)
+            count += 1
+    return count
+
+
 def data_stage_argvs(lex: str, data: Path, work: Path) -> dict[str, list[str]]:
     """label → argv of passages, pairs (train / valid / test) and the merged corpus, written into `work`."""
     law, admin = str(work / "law.jsonl"), str(work / "admin.jsonl")

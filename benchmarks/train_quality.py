@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from cpu_info import describe_cpu
-from lawgo_stages import data_stage_argvs
+from lawgo_stages import data_stage_argvs, link_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "lawgo"
@@ -89,6 +89,91 @@ def hybrid_eval(lex: str, label: str, model: str, work: Path, out: Path, timings
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def xl_training_data(
+    lex: str, data: Path, xl: Path, work: Path, kept: dict[str, float], timings: dict[str, float]
+) -> tuple[Path, Path]:
+    """Training pairs and corpus of `data` + `xl` (laws and precedents of both), built into `<work>/xl`.
+
+    The split is by 판례일련번호 alone, so a precedent of `data` keeps its split and the test and valid files of
+    `data` stay the evaluation; only the merged run's train file is used. Its precedents are checked against
+    the test and valid ones (serial and case number): a shared precedent stops the benchmark.
+    """
+    out = work / "xl"
+    labels = ("xl passages", "xl pairs", "xl corpus")
+    if (out / "merged_corpus.jsonl").is_file() and all(k in kept for k in labels):
+        timings.update({k: kept[k] for k in labels})
+        print(f"xl data stages         reused ({sum(kept[k] for k in labels):.1f} s when run)", flush=True)
+    else:
+        src = work / "xl-src"
+        shutil.rmtree(src, ignore_errors=True)
+        link_all([data / "laws", xl / "laws"], src / "laws")
+        link_all([data / "precedents", xl / "precedents"], src / "precedents")
+        (src / "admin_rules").symlink_to((data / "admin_rules").resolve())
+        for label, argv in data_stage_argvs(lex, src, out).items():
+            run(f"xl {label}", [*argv, "--quiet"], timings)
+    held_out = precedents_of(work / "pairs_test.jsonl") | precedents_of(work / "pairs_train_valid.jsonl")
+    shared = precedents_of(out / "pairs_train.jsonl") & held_out
+    if shared:
+        raise SystemExit(
+            f"the merged training pairs share {len(shared)} precedents with test/valid: {sorted(shared)[:5]}"
+        )
+    return out / "pairs_train.jsonl", out / "merged_corpus.jsonl"
+
+
+def precedents_of(pairs: Path) -> set[str]:
+    """The precedents of a pairs file, as serial numbers and case numbers (either may repeat elsewhere)."""
+    found: set[str] = set()
+    for line in pairs.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            meta = json.loads(line).get("meta", {})
+            found.update(f"{k}:{meta[k]}" for k in ("precedent_id", "case_number") if meta.get(k))
+    return found
+
+
+def mine_negatives(
+    lex: str,
+    model: str,
+    extra: list[str],
+    pairs: Path,
+    corpus: Path,
+    kept: dict[str, float],
+    timings: dict[str, float],
+) -> Path:
+    """`lex-dpr data negatives` of the training pairs with `model` (at the training lengths, 256/128), reused
+    from the work folder when it was mined before with the same model and flags (its time still counts)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name + "".join(extra))
+    out = pairs.with_name(f"{pairs.stem}.dense-{name}.jsonl")
+    label = f"mine {out.parent.name}/{name}"
+    if out.is_file() and label in kept:
+        timings[label] = kept[label]
+        print(f"{label:<22} reused ({kept[label]:.1f} s when run)", flush=True)
+        return out
+    run(
+        label,
+        [
+            lex,
+            "data",
+            "negatives",
+            "--model",
+            model,
+            "--pairs",
+            str(pairs),
+            "--passages",
+            str(corpus),
+            "--out",
+            str(out),
+            "--max-len",
+            "256",
+            "--query-max-len",
+            "128",
+            "--quiet",
+            *extra,
+        ],
+        timings,
+    )
+    return out
+
+
 def trained_steps(out_dir: Path) -> int:
     """The step of the run's last checkpoint (the run's length)."""
     steps = [
@@ -133,6 +218,26 @@ def main() -> None:
         default=[],
         metavar="KEY=VALUE",
         help="a `lex-dpr train` override on top of the defaults (repeatable)",
+    )
+    parser.add_argument(
+        "--negatives",
+        metavar="MODEL",
+        help="train on pairs whose hard negatives `lex-dpr data negatives` mined with MODEL (a base alias, or "
+        "a trained out_dir such as <out>/train-defaults for an ANCE-style second pass) instead of BM25's",
+    )
+    parser.add_argument(
+        "--negatives-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an extra flag for `lex-dpr data negatives`, e.g. --negatives-arg=--keep=8 (repeatable)",
+    )
+    parser.add_argument(
+        "--xl",
+        type=Path,
+        metavar="DIR",
+        help="train on the train split of --data + DIR (e.g. ../shared/data/lawgo-xl: more laws and "
+        "precedents); test and valid stay --data's",
     )
     parser.add_argument("--budget-min", type=float, default=30.0, help="the wall-time budget to check")
     parser.add_argument(
@@ -181,6 +286,15 @@ def main() -> None:
             zero_shot = hybrid_eval(lex, "eval zero-shot", "multilingual-e5-small", work, zero_file, timings)
         timings_file.write_text(json.dumps({**kept, **timings}, indent=1), encoding="utf-8")
 
+        train_pairs, train_corpus = work / "pairs_train.jsonl", work / "merged_corpus.jsonl"
+        if args.xl:
+            train_pairs, train_corpus = xl_training_data(lex, args.data, args.xl, work, kept, timings)
+            timings_file.write_text(json.dumps({**kept, **timings}, indent=1), encoding="utf-8")
+        if args.negatives:
+            train_pairs = mine_negatives(
+                lex, args.negatives, args.negatives_arg, train_pairs, train_corpus, kept, timings
+            )
+            timings_file.write_text(json.dumps({**kept, **timings}, indent=1), encoding="utf-8")
         out_dir = work / f"train-{args.label}"
         shutil.rmtree(out_dir, ignore_errors=True)  # a fresh run, not a resume of an older one
         run(
@@ -189,9 +303,9 @@ def main() -> None:
                 lex,
                 "train",
                 "--quiet",
-                f"data.pairs={work / 'pairs_train.jsonl'}",
+                f"data.pairs={train_pairs}",
                 "data.valid_pairs=null",
-                f"data.passages={work / 'merged_corpus.jsonl'}",
+                f"data.passages={train_corpus}",
                 f"out_dir={out_dir}",
                 f"run_dir={work / 'wandb'}",
                 *args.overrides,
@@ -251,7 +365,13 @@ def main() -> None:
         with (work / "ablation.jsonl").open("a", encoding="utf-8") as log:
             record = {
                 "label": args.label,
-                "overrides": args.overrides,
+                "overrides": args.overrides
+                + (
+                    [f"negatives={args.negatives} {' '.join(args.negatives_arg)}".strip()]
+                    if args.negatives
+                    else []
+                )
+                + ([f"xl={args.xl}"] if args.xl else []),
                 "test": {name: metrics for name, metrics in rows.items()},
                 "valid_ndcg_at_10": valid,
                 "steps": steps,

@@ -45,6 +45,7 @@ _STAGE_MODULES = {
     "passages": "lexdpr.data_processing.preprocess_auto",
     "pairs": "lexdpr.data_processing.make_pairs",
     "corpus": "lexdpr.data_processing.merge_corpus",
+    "negatives": "lexdpr.evaluation.dense_negatives",
 }
 
 
@@ -83,6 +84,12 @@ def data_pairs(ctx: typer.Context) -> None:
 def data_corpus(ctx: typer.Context) -> None:
     """Passage files → merged corpus (flags of merge_corpus; try --help)."""
     _forward("corpus", ctx)
+
+
+@data_app.command("negatives", context_settings=_FORWARD)
+def data_negatives(ctx: typer.Context) -> None:
+    """Pairs → the same pairs with hard negatives mined by a dense model (ANCE-style; try --help)."""
+    _forward("negatives", ctx)
 
 
 @app.command("eval", context_settings=_FORWARD)

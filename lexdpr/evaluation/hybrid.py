@@ -189,6 +189,19 @@ def model_identity(model: Any) -> dict[str, Any]:
     return {"model": str(model), "checkpoint": folder.name if folder is not None else None}
 
 
+def _model_version(model: Any) -> str:
+    """What names the model's weights for reusing encoded chunks: its identity and its folder's mtime (a
+    retrained out_dir keeps its checkpoint names, not its times)."""
+    identity = model_identity(model)
+    if identity["model"] is None:
+        return f"in-memory {id(model)}"
+    from lexdpr.training.model_ref import find_bi_encoder_folder
+
+    folder = find_bi_encoder_folder(model)
+    stamp = folder.stat().st_mtime_ns if folder is not None else None
+    return f"{identity} {stamp}"
+
+
 def renamed(metrics: Mapping[str, float], group: str) -> dict[str, float]:
     """`eval/ndcg_at_10` → `{group}/ndcg_at_10` (the fingerprint and other groups are left out)."""
     return {f"{group}/{k.split('/', 1)[1]}": v for k, v in metrics.items() if k.startswith("eval/")}
@@ -245,12 +258,17 @@ def dense_rankings(
     precision: str = "auto",
     quiet: bool = True,
     chunk_size: int = 8192,
+    parts_dir: Path | None = None,
+    max_len: int | None = None,
+    query_max_len: int | None = None,
 ) -> list[Rankings]:
     """The dense model's top `depth` per query, for each query set, the corpus encoded once.
 
     `model` is anything `lex-dpr eval --model` takes (`model_ref.load_bi_encoder`). The corpus goes chunk by
     chunk into a temporary float32 file and is searched block by block, as in `evaluate_model`, so memory
     holds one chunk of vectors whatever the corpus size, and the rankings are the ones it computes.
+    With `parts_dir` the chunks are kept there instead (a killed caller started again reuses them; the
+    caller removes the folder). `max_len`/`query_max_len` override the model's lengths.
     """
     from lexdpr.retrieval.dense_search import top_k
     from lexdpr.training.encode import assemble_npy, encode_in_chunks
@@ -258,7 +276,7 @@ def dense_rankings(
     from lexdpr.training.model_ref import load_bi_encoder
     from lexdpr.training.runtime import pick_runtime
 
-    encoder = load_bi_encoder(model, cache_dir=cache_dir)
+    encoder = load_bi_encoder(model, cache_dir=cache_dir, max_len=max_len, query_max_len=query_max_len)
     runtime = pick_runtime(precision, device, quiet=True)
     encoder.to(runtime.device)
 
@@ -268,10 +286,12 @@ def dense_rankings(
 
     out: list[Rankings] = []
     ids = inputs.ids
+    settings = f"eval {_model_version(model)} {max_len} {precision}"
     with tempfile.TemporaryDirectory(prefix="lexdpr-hybrid-") as tmp:
         rows = zip(ids, inputs.texts, strict=True)
+        parts = parts_dir if parts_dir is not None else Path(tmp) / "parts"
         _, files, _ = encode_in_chunks(
-            rows, Path(tmp) / "parts", "eval", lambda t: embed(t, "passage"), chunk_size, "float32", quiet
+            rows, parts, settings, lambda t: embed(t, "passage"), chunk_size, "float32", quiet
         )
         assemble_npy(files, f"{tmp}/corpus.npy", "float32")
         corpus_vectors = np.load(f"{tmp}/corpus.npy", mmap_mode="r")
