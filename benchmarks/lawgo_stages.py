@@ -11,11 +11,15 @@ from pathlib import Path
 
 
 def link_all(sources: list[Path], target: Path) -> int:
-    """Symlink every `*.json` of `sources` into `target` (a merged view of several data folders)."""
+    """Symlink every `*.json` of `sources` into `target` (a merged view of several data folders).
+
+    Links point at absolute paths: a relative source such as `../shared/…` would make links that resolve
+    against `target`, not against the working folder.
+    """
     target.mkdir(parents=True, exist_ok=True)
     count = 0
     for folder in sources:
-        for path in sorted(folder.glob("*.json")):
+        for path in sorted(folder.resolve().glob("*.json")):
             (target / path.name).symlink_to(path)
             count += 1
     return count

@@ -108,25 +108,33 @@ def xl_training_data(
         shutil.rmtree(src, ignore_errors=True)
         link_all([data / "laws", xl / "laws"], src / "laws")
         link_all([data / "precedents", xl / "precedents"], src / "precedents")
-        (src / "admin_rules").symlink_to((data / "admin_rules").resolve())
+        link_all([data / "admin_rules"], src / "admin_rules")
         for label, argv in data_stage_argvs(lex, src, out).items():
             run(f"xl {label}", [*argv, "--quiet"], timings)
     held_out = precedents_of(work / "pairs_test.jsonl") | precedents_of(work / "pairs_train_valid.jsonl")
-    shared = precedents_of(out / "pairs_train.jsonl") & held_out
-    if shared:
-        raise SystemExit(
-            f"the merged training pairs share {len(shared)} precedents with test/valid: {sorted(shared)[:5]}"
-        )
-    return out / "pairs_train.jsonl", out / "merged_corpus.jsonl"
+    kept, dropped = [], []
+    for line in (out / "pairs_train.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            (dropped if precedent_keys(json.loads(line)) & held_out else kept).append(line)
+    if dropped:  # another serial, the same case number: maybe another court's case, maybe a copy — drop it
+        print(f"xl: {len(dropped)} training pairs share a case number with test/valid: left out", flush=True)
+    disjoint = out / "pairs_train.disjoint.jsonl"
+    disjoint.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    return disjoint, out / "merged_corpus.jsonl"
+
+
+def precedent_keys(record: dict) -> set[str]:
+    """A pair's precedent as its serial number and its case number (either may repeat in another file)."""
+    meta = record.get("meta", {})
+    return {f"{k}:{meta[k]}" for k in ("precedent_id", "case_number") if meta.get(k)}
 
 
 def precedents_of(pairs: Path) -> set[str]:
-    """The precedents of a pairs file, as serial numbers and case numbers (either may repeat elsewhere)."""
+    """The precedents of a pairs file (`precedent_keys` of every pair)."""
     found: set[str] = set()
     for line in pairs.read_text(encoding="utf-8").splitlines():
         if line.strip():
-            meta = json.loads(line).get("meta", {})
-            found.update(f"{k}:{meta[k]}" for k in ("precedent_id", "case_number") if meta.get(k))
+            found |= precedent_keys(json.loads(line))
     return found
 
 
