@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/train_quality.py                        # ../shared/data/lawgo, ~25 min on 2 cores
     .venv/bin/python benchmarks/train_quality.py --out out/quality --label lr1e-3 --set trainer.lr=1e-3
+    .venv/bin/python benchmarks/train_quality.py --out out/quality --label ance --negatives out/quality/train-defaults
+    .venv/bin/python benchmarks/train_quality.py --out out/quality --label xl --xl ../shared/data/lawgo-xl \
+        --set trainer.max_steps=225
 
 What it runs, each step a `lex-dpr` command (so this measures the product as users run it), timed:
 
@@ -10,6 +13,9 @@ What it runs, each step a `lex-dpr` command (so this measures the product as use
 2. `lex-dpr eval --hybrid --model multilingual-e5-small` (zero-shot) on `pairs_test.jsonl` against the whole
    merged corpus, the fusion with BM25 chosen on `pairs_train_valid.jsonl` — this gives BM25, the zero-shot
    dense model and their hybrid on test, and the dense model on valid, from one corpus encoding;
+2b. with `--negatives MODEL`, `lex-dpr data negatives` re-mines the training pairs' hard negatives with MODEL;
+   with `--xl DIR`, the data stages run again on --data + DIR and only their train split is used (test and
+   valid stay --data's; a training precedent whose case number is in them is left out);
 3. `lex-dpr train` with the defaults of `configs/base.yaml` — only the data paths are given (and
    `data.valid_pairs=null`: the run must not evaluate, the benchmark does) plus any `--set KEY=VALUE`;
 4. `lex-dpr eval --hybrid` of the trained run, as in 2.
