@@ -31,6 +31,7 @@ from typing import Any
 
 from lexdpr.data_processing.article_index import ArticleIndex
 from lexdpr.data_processing.pair import Pair, read_pairs, write_pairs
+from lexdpr.data_processing.passage import STATUTE_FIELDS, check_passage
 from lexdpr.errors import ConfigError, InputError
 from lexdpr.stage_cli import run_main, stderr_console
 from lexdpr.storage import read_jsonl
@@ -85,30 +86,23 @@ class _Candidates:
 
 
 def read_candidates(corpus: str | os.PathLike[str]) -> _Candidates:
-    """Law and admin passages of the corpus (not precedent fallbacks), checked field by field."""
+    """Law and admin passages of the corpus (not precedent fallbacks), checked as the pairs stage checks them
+    (`check_passage`: the statute fields name the article, which the related-passage filter needs)."""
+    path = str(corpus)
     records: list[dict[str, Any]] = []
     seen: set[str] = set()
     for n, rec in enumerate(read_jsonl(corpus), start=1):
-        pid = rec.get("id")
-        if not isinstance(pid, str) or not pid:
-            raise InputError(str(corpus), "missing or empty passage id", record=f"line {n}", field="id")
-        if pid in seen:
+        check_passage(rec, path, n, ("id", "text"))
+        if rec["id"] in seen:
             raise InputError(
-                str(corpus), "passage id appears twice (ids must be unique)", record=pid, field="id"
+                path, "passage id appears twice (ids must be unique)", record=rec["id"], field="id"
             )
-        seen.add(pid)
-        if not isinstance(rec.get("text"), str):
-            raise InputError(str(corpus), "missing passage text", record=pid, field="text")
-        if rec.get("type") == "prec":
-            continue
-        for name in ("parent_id", "article"):
-            if not isinstance(rec.get(name), str) or not rec[name]:
-                raise InputError(
-                    str(corpus), f"missing {name} (needed to tell related passages)", record=pid, field=name
-                )
-        records.append(rec)
+        seen.add(rec["id"])
+        if rec.get("type") != "prec":
+            check_passage(rec, path, n, STATUTE_FIELDS)
+            records.append(rec)
     if not records:
-        raise InputError(str(corpus), "no law or admin passages to mine negatives from")
+        raise InputError(path, "no law or admin passages to mine negatives from")
     return _Candidates(
         [r["id"] for r in records], [r["text"] for r in records], ArticleIndex.build(records), frozenset(seen)
     )

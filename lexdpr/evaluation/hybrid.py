@@ -190,16 +190,14 @@ def model_identity(model: Any) -> dict[str, Any]:
 
 
 def _model_version(model: Any) -> str:
-    """What names the model's weights for reusing encoded chunks: its identity and its folder's mtime (a
-    retrained out_dir keeps its checkpoint names, not its times)."""
-    identity = model_identity(model)
-    if identity["model"] is None:
+    """What names the model's weights for reusing encoded chunks: as given, and its checkpoint folder with
+    that folder's mtime (a retrained out_dir keeps its checkpoint names, not their times)."""
+    if not isinstance(model, str | os.PathLike):
         return f"in-memory {id(model)}"
     from lexdpr.training.model_ref import find_bi_encoder_folder
 
     folder = find_bi_encoder_folder(model)
-    stamp = folder.stat().st_mtime_ns if folder is not None else None
-    return f"{identity} {stamp}"
+    return f"{model} {folder} {folder.stat().st_mtime_ns if folder is not None else None}"
 
 
 def renamed(metrics: Mapping[str, float], group: str) -> dict[str, float]:

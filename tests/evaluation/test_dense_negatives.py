@@ -10,6 +10,7 @@ import pytest
 
 from lexdpr.data_processing.article_index import ArticleIndex
 from lexdpr.data_processing.pair import Pair, read_pairs
+from lexdpr.errors import InputError
 from lexdpr.evaluation import dense_negatives
 from lexdpr.evaluation.dense_negatives import (
     DenseNegativeOptions,
@@ -124,7 +125,7 @@ def test_corpus_records_without_article_fields_are_named(tmp_path: Path) -> None
         json.dumps({"id": "LAW_1_제1조", "text": "t", "parent_id": "1", "type": "law"}) + "\n",
         encoding="utf-8",
     )
-    with pytest.raises(Exception, match=r"corpus\.jsonl.*LAW_1_제1조.*article"):
+    with pytest.raises(InputError, match=r"corpus\.jsonl.*line 1.*law_name"):
         read_candidates(corpus)
 
 
